@@ -1,0 +1,143 @@
+/**
+ * carpd: the HA agent of a carpenter appliance.
+ *
+ *   carpd run    [--site FILE] [--node NAME] [--state-dir DIR] [--run-dir DIR]
+ *   carpd status [--json] [--run-dir DIR | --state-dir DIR]
+ *   carpd config apply FILE [--run-dir DIR | --state-dir DIR]
+ *   carpd config show
+ *   carpd boot   (appliance only: name interfaces, set addresses)
+ *   carpd version
+ *
+ * On an appliance every path has a default (see paths.ts); elsewhere (test
+ * rigs, your own host) give --site, --node and --state-dir.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { carpdVersion } from './version.js';
+import { callControl } from './control.js';
+import { runDaemon } from './daemon.js';
+import { Logger } from './log.js';
+import { APPLIANCE, controlSocket, isAppliance } from './paths.js';
+import { formatStatus, type StatusView } from './status-view.js';
+import { runBoot } from './boot.js';
+
+const USAGE = `usage: carpd <command> [options]
+
+commands:
+  run                 run the agent (supervised by init on an appliance)
+  status              show the agent's state (--json for scripts)
+  config apply FILE   validate FILE and make it the active site config
+  config show         print the active site config
+  boot                appliance start-up: name NICs WAN/LAN/SYNC, set addresses
+  version             print the version
+
+options:
+  --site FILE         factory site config (appliance: ${APPLIANCE.factorySite})
+  --node NAME         this node's name (appliance: from ${APPLIANCE.nodeFile})
+  --state-dir DIR     persistent state (appliance: ${APPLIANCE.stateDir})
+  --run-dir DIR       control socket dir (default: the state dir; appliance: ${APPLIANCE.runDir})
+  --json              machine-readable output
+  -h, --help          this text
+`;
+
+class UsageError extends Error {}
+
+async function resolvePaths(values: Record<string, string | boolean | undefined>) {
+  const appliance = isAppliance();
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  let node = str('node');
+  if (!node && appliance) node = (await readFile(APPLIANCE.nodeFile, 'utf8')).trim();
+  const stateDir = str('state-dir') ?? (appliance ? await applianceStateDir() : undefined);
+  const runDir = str('run-dir') ?? (appliance && !str('state-dir') ? APPLIANCE.runDir : stateDir);
+  const factorySite = str('site') ?? (appliance ? APPLIANCE.factorySite : undefined);
+  return { node, stateDir, runDir, factorySite };
+}
+
+async function applianceStateDir(): Promise<string> {
+  const mounts = await readFile('/proc/mounts', 'utf8').catch(() => '');
+  const mounted = mounts.split('\n').some((l) => l.split(' ')[1] === APPLIANCE.configMount);
+  return mounted ? APPLIANCE.stateDir : APPLIANCE.volatileStateDir;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      site: { type: 'string' },
+      node: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'run-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [cmd, sub, arg] = positionals;
+  if (values.help || !cmd) {
+    process.stdout.write(USAGE);
+    return cmd || values.help ? 0 : 2;
+  }
+  const paths = await resolvePaths(values);
+  const socket = () => {
+    if (!paths.runDir) throw new UsageError('give --run-dir or --state-dir (where carpd run keeps its socket)');
+    return controlSocket(paths.runDir);
+  };
+
+  switch (cmd) {
+    case 'version':
+      process.stdout.write(values.json ? JSON.stringify({ version: carpdVersion(), node: process.version }) + '\n' : `carpd ${carpdVersion()}\n`);
+      return 0;
+    case 'run': {
+      if (!paths.node || !paths.stateDir || !paths.factorySite) {
+        throw new UsageError('carpd run needs --site, --node and --state-dir (they default only on an appliance)');
+      }
+      const log = new Logger(paths.node);
+      log.info('starting', { version: carpdVersion(), pid: process.pid });
+      await runDaemon({ node: paths.node, factorySite: paths.factorySite, stateDir: paths.stateDir, runDir: paths.runDir!, log });
+      return 0;
+    }
+    case 'status': {
+      const res = await callControl(socket(), { cmd: 'status' });
+      if (!res.ok) throw new Error(res.error);
+      const s = res.status as StatusView;
+      process.stdout.write(values.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
+      return 0;
+    }
+    case 'config': {
+      if (sub === 'apply') {
+        if (!arg) throw new UsageError('usage: carpd config apply FILE');
+        const text = await readFile(arg, 'utf8');
+        const res = await callControl(socket(), { cmd: 'config.apply', text, file: arg, by: process.env.USER ?? 'root', from: 'cli' });
+        if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
+        else if (res.ok) process.stdout.write(`config applied: revision ${res.revision}\n`);
+        else process.stderr.write(`config rejected, the running config is unchanged:\n${res.error}\n`);
+        return res.ok ? 0 : 1;
+      }
+      if (sub === 'show') {
+        const res = await callControl(socket(), { cmd: 'config.show' });
+        if (!res.ok) throw new Error(res.error);
+        process.stdout.write(values.json ? JSON.stringify(res) + '\n' : String(res.text));
+        return 0;
+      }
+      throw new UsageError('usage: carpd config apply FILE | carpd config show');
+    }
+    case 'boot':
+      if (!paths.node || !paths.stateDir || !paths.factorySite) throw new UsageError('carpd boot runs on an appliance');
+      await runBoot({ node: paths.node, factorySite: paths.factorySite, stateDir: paths.stateDir, board: APPLIANCE.board });
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`carpd: ${err.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    process.stderr.write(`carpd: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);
