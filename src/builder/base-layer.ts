@@ -48,7 +48,7 @@ export async function buildBaseLayer(opts: {
   epoch: number;
 }): Promise<BaseLayerResult> {
   const modules = [...new Set([...opts.manifest.commonModules, ...opts.boardModules])].sort();
-  const key = sha256('base-v1', opts.packages.key, opts.manifest.text, modules.join(','), String(opts.epoch));
+  const key = sha256('base-v2', opts.packages.key, opts.manifest.text, modules.join(','), String(opts.epoch));
   const { dir, hit } = await opts.cache.get('base', key, async (tmp) => {
     const meta = await assemble(tmp, opts.manifest, opts.packages, modules, opts.epoch);
     await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
@@ -168,8 +168,11 @@ async function addBusyboxApplets(layer: Layer, scratch: string): Promise<void> {
   await chmod(exe, 0o755);
   const { stdout } = await execa(exe, ['--list-full']);
   await rm(exe);
+  const BIN_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin'];
   for (const applet of stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
-    if (layer.has(applet) || layer.has(`usr/${applet}`) || layer.has(applet.replace(/^usr\//, ''))) continue;
+    // A real program of that name anywhere on PATH wins (e.g. iproute2's /bin/ip over busybox's /sbin/ip).
+    const name = applet.slice(applet.lastIndexOf('/') + 1);
+    if (BIN_DIRS.some((d) => layer.has(`${d}/${name}`))) continue;
     layer.symlink(applet, '/bin/busybox');
   }
 }

@@ -30,7 +30,8 @@ export const HOST_FILES: Record<string, string> = {
   '/usr/lib/systemd/boot/efi/systemd-bootx64.efi': 'systemd-boot-efi',
 };
 
-const SYSTEM_PATHS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+// root shells started without a login (sudo, CI) may lack the sbin dirs
+const SYSTEM_PATHS = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
 
 async function isExecutable(path: string): Promise<boolean> {
   try {
