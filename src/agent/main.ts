@@ -20,6 +20,7 @@ import { Logger } from './log.js';
 import { APPLIANCE, controlSocket, isAppliance } from './paths.js';
 import { formatStatus, type StatusView } from './status-view.js';
 import { runBoot } from './boot.js';
+import { prepareAddon } from './addon.js';
 
 const USAGE = `usage: carpd <command> [options]
 
@@ -130,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+prepareAddon();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {

@@ -10,6 +10,7 @@ import type { StageCache } from './cache.js';
 import { LAYER_COMPRESSION, compressStream } from './compress.js';
 import { tarToCpio } from './cpio.js';
 import { Layer } from './layer.js';
+import { buildAddon } from '../native/build.js';
 
 /**
  * Stage: carpd as one executable. esbuild bundles the agent's TypeScript and
@@ -64,7 +65,8 @@ export async function buildAgent(opts: { cache: StageCache; epoch: number }): Pr
   const nodeVersion = (await execa(node, ['--version'])).stdout.trim();
   const pkgVersion = JSON.parse(await readFile(require.resolve('@yao-pkg/pkg/package.json'), 'utf8')).version;
   const version = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')).version as string;
-  const key = sha256('agent-v1', bundle, nodeVersion, pkgVersion, String((await stat(node)).size), String(opts.epoch));
+  const addon = await buildAddon();
+  const key = sha256('agent-v2', bundle, await readFile(addon), nodeVersion, pkgVersion, String((await stat(node)).size), String(opts.epoch));
   const { dir, hit } = await opts.cache.get('agent', key, async (tmp) => {
     const bundlePath = join(tmp, 'carpd.cjs');
     await writeFile(bundlePath, bundle);
@@ -72,7 +74,7 @@ export async function buildAgent(opts: { cache: StageCache; epoch: number }): Pr
     await execa('strip', ['-o', runtime, node]);
     const exe = join(tmp, 'carpd');
     const worker = join(dirname(fileURLToPath(import.meta.url)), 'sea-worker.js');
-    const r = await execa(node, [worker, bundlePath, exe, runtime], {
+    const r = await execa(node, [worker, bundlePath, exe, runtime, addon], {
       reject: false,
       all: true,
       // pkg runs `node --experimental-sea-config`: it must find Node 22 first on PATH
