@@ -1,4 +1,5 @@
-import { chmod, copyFile, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,9 +67,13 @@ export async function buildAgent(opts: { cache: StageCache; epoch: number }): Pr
   const pkgVersion = JSON.parse(await readFile(require.resolve('@yao-pkg/pkg/package.json'), 'utf8')).version;
   const version = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')).version as string;
   const addon = await buildAddon();
-  const key = sha256('agent-v2', bundle, await readFile(addon), nodeVersion, pkgVersion, String((await stat(node)).size), String(opts.epoch));
+  const key = sha256('agent-v3', bundle, await readFile(addon), nodeVersion, pkgVersion, String((await stat(node)).size), String(opts.epoch));
   const { dir, hit } = await opts.cache.get('agent', key, async (tmp) => {
-    const bundlePath = join(tmp, 'carpd.cjs');
+    // The SEA blob records the entry script's path, so it must not contain the
+    // random temp dir name: build from a path that only depends on the inputs.
+    const seaDir = join(tmpdir(), 'carpenter-sea', key.slice(0, 24));
+    await mkdir(seaDir, { recursive: true });
+    const bundlePath = join(seaDir, 'carpd.cjs');
     await writeFile(bundlePath, bundle);
     const runtime = join(tmp, 'node');
     await execa('strip', ['-o', runtime, node]);
@@ -89,7 +94,7 @@ export async function buildAgent(opts: { cache: StageCache; epoch: number }): Pr
     await compressStream(tarToCpio(tarPath), join(tmp, 'agent.img'), LAYER_COMPRESSION.heavy);
     await rm(tarPath);
     await rm(runtime);
-    await rm(bundlePath);
+    await rm(seaDir, { recursive: true, force: true });
   });
   const executable = join(dir, 'carpd');
   return {
