@@ -34,6 +34,8 @@ export interface BuildOptions {
   noCache?: boolean;
   qcow2?: boolean;
   quiet?: boolean;
+  /** Debian package manifest (default build/packages.ini). */
+  packages?: string;
 }
 
 export interface PartReport {
@@ -68,6 +70,7 @@ export const LAYER_EPOCH = 1_700_000_000;
 
 export const DEFAULT_SITE = join(REPO_ROOT, 'build/sites/ha-pair.ini');
 export const DEFAULT_CACHE = join(REPO_ROOT, '.cache');
+export const DEFAULT_PACKAGES = join(REPO_ROOT, 'build/packages.ini');
 
 export function resolveBoardPath(board: string): string {
   return board.endsWith('.ini') || board.includes('/') ? resolve(board) : join(REPO_ROOT, 'board', `${board}.ini`);
@@ -140,7 +143,7 @@ export async function buildImage(opts: BuildOptions): Promise<BuildReport> {
   );
   const nodeDef = inputs.site.nodes.find((n) => n.name === opts.node)!;
   const epoch = await sourceDateEpoch();
-  const manifest = await loadManifest(join(REPO_ROOT, 'build/packages.ini'));
+  const manifest = await loadManifest(opts.packages ?? DEFAULT_PACKAGES);
   step.done(`board ${inputs.board.name}, node ${opts.node} (${nodeDef.role}) of ${inputs.site.cluster.name}`);
 
   await mkdir(outDir, { recursive: true });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadSite } from '../config/site.js';
 import { ConfigErrors } from '../config/errors.js';
 import { UserError } from '../util/errors.js';
-import { buildImage, DEFAULT_CACHE, DEFAULT_SITE, formatReport, type BuildReport } from '../builder/pipeline.js';
+import { buildImage, DEFAULT_CACHE, DEFAULT_PACKAGES, DEFAULT_SITE, formatReport, type BuildReport } from '../builder/pipeline.js';
 
 const HELP = `usage: carpenter build [options]
 
@@ -15,6 +15,7 @@ options:
   --site FILE        site config (default: build/sites/ha-pair.ini)
   --node NAME        node to build (default: every node of the site)
   --out DIR          where images and build reports go (default: out/)
+  --packages FILE    Debian package manifest (default: build/packages.ini)
   --cache DIR        stage cache (default: .cache/ in the checkout)
   --no-cache         rebuild every stage from scratch (still deterministic)
   --no-qcow2         only write the raw image
@@ -36,6 +37,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
       node: { type: 'string' },
       out: { type: 'string', default: 'out' },
       cache: { type: 'string', default: DEFAULT_CACHE },
+      packages: { type: 'string', default: DEFAULT_PACKAGES },
       'no-cache': { type: 'boolean', default: false },
       'no-qcow2': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -65,6 +67,7 @@ export async function buildCommand(argv: string[]): Promise<number> {
       node,
       out: values.out,
       cacheDir: values.cache,
+      packages: values.packages,
       noCache: values['no-cache'],
       qcow2: !values['no-qcow2'],
     });
