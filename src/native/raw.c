@@ -544,24 +544,64 @@ static napi_value js_recv(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* sendTo(fd, family, buffer, address, scopeId?): bytes sent */
+/* sendTo(fd, family, buffer, address, scopeId?, source?): bytes sent
+ * With `source`, the IP source address of this one datagram is fixed through
+ * IP_PKTINFO / IPV6_PKTINFO ancillary data (it must be an address of this
+ * host). That is how a single unbound socket per interface can send VRRPv3,
+ * whose checksum covers the source, without bind(): a bound IPv4 raw socket
+ * would stop receiving the multicast group (raw_v4_match compares the bound
+ * address with the destination). */
 static napi_value js_send_to(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
   int fd, family;
   void *data;
   size_t len;
   struct sockaddr_storage ss;
   socklen_t sl;
-  if (!get_args(env, info, 4, 5, argv, NULL)) return NULL;
+  if (!get_args(env, info, 4, 6, argv, NULL)) return NULL;
   if (!arg_fd(env, argv[0], &fd)) return NULL;
   if (!arg_family(env, argv[1], &family)) return NULL;
   if (!arg_buffer(env, argv[2], "buffer", &data, &len)) return NULL;
   if (!arg_sockaddr(env, family, argv[3], argv[4], &ss, &sl)) return NULL;
+  union {
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = {.iov_base = data, .iov_len = len};
+  struct msghdr msg = {.msg_name = &ss, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1};
+  napi_valuetype t;
+  napi_typeof(env, argv[5], &t);
+  if (t != napi_undefined && t != napi_null) {
+    char text[INET6_ADDRSTRLEN + 1];
+    if (!arg_string(env, argv[5], "source", text, sizeof text)) return NULL;
+    memset(&control, 0, sizeof control);
+    msg.msg_control = control.buf;
+    struct cmsghdr *c = (struct cmsghdr *)control.buf;
+    if (family == AF_INET) {
+      struct in_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      if (inet_pton(AF_INET, text, &pi.ipi_spec_dst) != 1) return type_error(env, "source is not an IPv4 address");
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      msg.msg_controllen = CMSG_SPACE(sizeof pi);
+    } else {
+      struct in6_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      if (inet_pton(AF_INET6, text, &pi.ipi6_addr) != 1) return type_error(env, "source is not an IPv6 address");
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      msg.msg_controllen = CMSG_SPACE(sizeof pi);
+    }
+  }
   ssize_t n;
   do {
-    n = sendto(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+    n = sendmsg(fd, &msg, MSG_DONTWAIT);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return throw_errno(env, errno, "sendto");
+  if (n < 0) return throw_errno(env, errno, "sendmsg");
   napi_value out;
   napi_create_int64(env, n, &out);
   return out;

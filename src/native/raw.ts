@@ -53,7 +53,8 @@ export interface RawAddon {
   setMulticastLoop(fd: number, family: Family, on: boolean): void;
   setChecksumOffset(fd: number, offset: number): void;
   recv(fd: number, family: Family): AddonDatagram | null;
-  sendTo(fd: number, family: Family, buffer: Uint8Array, address: string, scopeId?: number): number;
+  /** `source` fixes this datagram's IP source (IP_PKTINFO / IPV6_PKTINFO); it must be a local address. */
+  sendTo(fd: number, family: Family, buffer: Uint8Array, address: string, scopeId?: number, source?: string): number;
   sendFrame(ifindex: number, frame: Uint8Array): number;
   watch(fd: number, callback: (err: Error | null) => void): WatchHandle;
   unwatch(handle: WatchHandle): void;
@@ -274,12 +275,17 @@ export class RawSocket extends EventEmitter {
     this.groups.delete(group);
   }
 
-  /** Send one IP payload; the kernel adds the IP header (TTL from open()). */
-  send(payload: Uint8Array, destination: string, scopeId?: number): number {
+  /**
+   * Send one IP payload; the kernel adds the IP header (TTL from open()).
+   * `source` picks the IP source address of this datagram (a local address),
+   * without bind(): needed for VRRPv3, whose checksum covers it.
+   */
+  send(payload: Uint8Array, destination: string, scopeId?: number, source?: string): number {
     const fd = this.checkOpen();
     checkAddress(this.family, destination, 'destination');
+    if (source !== undefined) checkAddress(this.family, source, 'source');
     const scope = this.family === 6 ? (scopeId ?? (needsScope(destination) ? this.ifindex : undefined)) : undefined;
-    const n = this.addon.sendTo(fd, this.family, payload, destination, scope);
+    const n = this.addon.sendTo(fd, this.family, payload, destination, scope, source);
     this.stats.sent++;
     return n;
   }

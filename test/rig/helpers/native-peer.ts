@@ -23,6 +23,8 @@ interface Spec {
   payloads?: string[];
   ttl?: number;
   bindAddress?: string;
+  /** Per-datagram source address (IP_PKTINFO / IPV6_PKTINFO). */
+  source?: string;
   address?: string;
   mac?: string;
   router?: boolean;
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
         receive: false,
       });
       for (const hex of spec.payloads ?? []) {
-        sock.send(Buffer.from(hex, 'hex'), spec.destination ?? '224.0.0.18');
+        sock.send(Buffer.from(hex, 'hex'), spec.destination ?? '224.0.0.18', undefined, spec.source);
         await new Promise((r) => setTimeout(r, 20));
       }
       out({ sent: sock.stats.sent });
