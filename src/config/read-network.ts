@@ -106,7 +106,8 @@ export function readVip(r: SectionReader, name: string): VipDef | undefined {
   const intervalMs = r.int('interval_ms', { min: 10, max: 40950, step: 10 });
   const password = r.raw('password');
   const description = r.raw('description');
-  r.rejectUnknownKeys('interface, address, vhid, protocol, advbase, advskew, interval_ms, password, description');
+  const unicast = r.bool('unicast', false);
+  r.rejectUnknownKeys('interface, address, vhid, protocol, advbase, advskew, interval_ms, password, unicast, description');
 
   if (protocol === 'carp') {
     if (r.has('interval_ms')) r.error('interval_ms', 'only for protocol = vrrp3; CARP uses advbase (seconds)', 'advbase');
@@ -120,6 +121,7 @@ export function readVip(r: SectionReader, name: string): VipDef | undefined {
   const vip: VipDef = { name, interface: iface, address, vhid, protocol, advbase, advskew };
   if (protocol === 'vrrp3') vip.intervalMs = intervalMs ?? 1000;
   if (protocol === 'carp' && password !== undefined) vip.password = password;
+  if (unicast) vip.unicast = true;
   if (description !== undefined) vip.description = description;
   return vip;
 }

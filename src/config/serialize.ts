@@ -62,6 +62,7 @@ export function siteToIni(site: Site): string {
       ['interval_ms', carp ? undefined : vip.intervalMs],
       ['advskew', vip.advskew],
       ['password', vip.password],
+      ['unicast', vip.unicast || undefined],
       ['description', vip.description],
     ]);
   }

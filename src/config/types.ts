@@ -120,6 +120,12 @@ export interface VipDef {
   intervalMs?: number;
   /** `password`: CARP HMAC key; required for carp, refused for vrrp3 (VRRPv3 has no authentication). */
   password?: string;
+  /**
+   * `unicast`: advertise to the other nodes' own addresses on the interface
+   * (same family) instead of the multicast group, for segments where
+   * multicast is unwanted or filtered. Default no (absent).
+   */
+  unicast?: boolean;
   /** `description`: free text. */
   description?: string;
 }

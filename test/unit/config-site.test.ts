@@ -209,6 +209,27 @@ describe('siteToIni', () => {
   });
 });
 
+describe('[vip] unicast', () => {
+  it('defaults to multicast (key absent), reads yes/no, round-trips', () => {
+    const plain = parseSite(EXAMPLE, 'ha-pair.ini');
+    assert.equal(plain.vips.find((v) => v.name === 'lan')?.unicast, undefined);
+    const text = EXAMPLE.replace('vhid = 1\npassword = change-me', 'vhid = 1\npassword = change-me\nunicast = yes');
+    const site = parseSite(text, 'unicast.ini');
+    assert.equal(site.vips.find((v) => v.name === 'lan')?.unicast, true);
+    assert.equal(site.vips.find((v) => v.name === 'wan')?.unicast, undefined);
+    const again = parseSite(siteToIni(site), 'rt.ini');
+    assert.deepStrictEqual(again, site);
+    assert.match(siteToIni(site), /\[vip "lan"\][^[]*unicast = yes/);
+    const no = parseSite(EXAMPLE.replace('vhid = 1\npassword = change-me', 'vhid = 1\npassword = change-me\nunicast = no'), 'no.ini');
+    assert.equal(no.vips.find((v) => v.name === 'lan')?.unicast, undefined);
+  });
+
+  it('refuses a value that is not a boolean', () => {
+    const bad = EXAMPLE.replace('vhid = 1\npassword = change-me', 'vhid = 1\npassword = change-me\nunicast = sometimes');
+    assert.throws(() => parseSite(bad, 'bad.ini'), /\[vip "lan"\] unicast/);
+  });
+});
+
 describe('parseSite error reporting', () => {
   it('reports every problem at once', () => {
     const broken = EXAMPLE.replace('vhid = 49', 'vhid = 300').replace('advskew = 0\npassword = change-me', 'advskew = 255\npassword = change-me').replace('role = secondary', 'role = backup').replace('name = office', 'name = office\ncolour = blue');
