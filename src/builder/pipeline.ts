@@ -199,7 +199,6 @@ export async function buildImage(opts: BuildOptions): Promise<BuildReport> {
           'etc/carpenter/site.ini': inputs.siteText,
           'etc/carpenter/board.ini': inputs.boardText,
           'etc/carpenter/node': opts.node + '\n',
-          'etc/carpenter/modules': boardModules.join('\n') + '\n',
           'etc/carpenter/build.json': JSON.stringify(buildInfo, null, 2) + '\n',
         },
         epoch,

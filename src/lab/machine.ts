@@ -28,6 +28,8 @@ export interface MachineOptions {
   /** Disk image the VM boots from (written to: give it an overlay or a copy). */
   disk: string;
   diskFormat?: 'raw' | 'qcow2';
+  /** How the disk is attached: virtio (default: fastest to boot under TCG) or ide. */
+  diskInterface?: 'virtio' | 'ide';
   firmware?: Firmware;
   memoryMiB?: number;
   cpus?: number;
@@ -87,7 +89,7 @@ export class Machine {
       '-nodefaults', '-nographic', '-no-user-config',
       '-chardev', `socket,id=con0,path=${sock},server=on,wait=off,logfile=${this.consoleLog}`,
       '-serial', 'chardev:con0',
-      '-drive', `file=${o.disk},format=${o.diskFormat ?? 'qcow2'},if=ide`,
+      '-drive', `file=${o.disk},format=${o.diskFormat ?? 'qcow2'},if=${o.diskInterface ?? 'virtio'}`,
     ];
     if ((o.firmware ?? 'bios') === 'uefi') {
       const vars = join(o.workDir, `${o.name}.OVMF_VARS.fd`);

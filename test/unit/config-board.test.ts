@@ -40,7 +40,7 @@ describe('board files', () => {
         ['SYNC', [{ kind: 'pci', value: '0000:00:05.0' }], 2],
       ],
     );
-    assert.deepEqual(board.disk, { sizeBytes: 512 * 1024 * 1024, configBytes: 32 * 1024 * 1024 });
+    assert.deepEqual(board.disk, { sizeBytes: 512 * 1024 * 1024, configBytes: 16 * 1024 * 1024 });
   });
 
   it('parses board/sg-4860.ini', async () => {
@@ -77,7 +77,7 @@ describe('board files', () => {
   });
 
   it('checks disk sizes and unknown keys and sections', () => {
-    const text = QEMU.replace('config = 32M', 'config = 1G').replace('size = 512M', 'size = 512M\nblocks = 4');
+    const text = QEMU.replace('config = 16M', 'config = 1G').replace('size = 512M', 'size = 512M\nblocks = 4');
     const errors = boardErrors(text);
     assert.ok(errors.some((e) => /\[disk\] config: the config partition must be smaller than the disk/.test(e)), errors.join('\n'));
     assert.ok(errors.some((e) => /\[disk\] blocks: unknown key \(allowed: size, config\)/.test(e)), errors.join('\n'));
