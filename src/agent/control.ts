@@ -41,7 +41,7 @@ export async function serveControl(path: string, handler: ControlHandler): Promi
       }
       handler(req)
         .catch((err: unknown): ControlResponse => ({ ok: false, error: err instanceof Error ? err.message : String(err) }))
-        .then((res) => sock.end(JSON.stringify(res) + '\n'));
+        .then((res) => sock.end(toJson(res) + '\n'));
     });
     sock.on('error', () => sock.destroy());
   });
@@ -50,6 +50,11 @@ export async function serveControl(path: string, handler: ControlHandler): Promi
     server.listen(path, () => res());
   });
   return server;
+}
+
+/** JSON that also carries bigint (64-bit protocol counters) as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 export function callControl(path: string, req: ControlRequest, timeoutMs = 10_000): Promise<ControlResponse> {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigErrors } from '../config/errors.js';
 import { parseSite } from '../config/site.js';
 import { effectiveSkew } from '../config/skew.js';
+import type { Site } from '../config/types.js';
 import { carpdVersion } from './version.js';
 import { loadActiveConfig, requireNode, type ActiveConfig } from './config-source.js';
 import { serveControl, type ControlRequest, type ControlResponse } from './control.js';
@@ -9,11 +10,15 @@ import { readInterfaces } from './interfaces.js';
 import type { Logger } from './log.js';
 import { APPLIANCE, controlSocket, isAppliance } from './paths.js';
 import { StateStore } from './store.js';
+import { CarpService, type CarpPersisted, type VipStatusView } from './carp/service.js';
 
 /**
- * `carpd run`: the long-running agent. Loads the active config, serves the
- * control socket and reports what it runs. The election (CARP/VRRP), state
- * sync and config sync plug in here as they land.
+ * `carpd run`: the long-running agent. Loads the active config, runs the
+ * election for every VIP (carp/service.ts), serves the control socket and
+ * reports what it runs. State sync and config sync plug in through `onCarp`:
+ *
+ *   carp.on('transition', ({ vip, from, to, reason }) => ...)   // after every state change
+ *   carp.beforeMaster(async ({ vip, reason }) => ...)            // awaited before a VIP is taken over
  */
 export interface DaemonOptions {
   node: string;
@@ -21,6 +26,8 @@ export interface DaemonOptions {
   stateDir: string;
   runDir: string;
   log: Logger;
+  /** Called with the election service before it starts (hooks and listeners go here). */
+  onCarp?: (carp: CarpService) => void;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -30,9 +37,32 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const persistent = await isPersistent(opts.stateDir);
   const role = () => active.site.nodes.find((n) => n.name === opts.node)?.role ?? 'unknown';
 
+  const carp = new CarpService({
+    node: opts.node,
+    log: opts.log,
+    persistence: {
+      load: async () => ((await store.readState()).carp as CarpPersisted | undefined) ?? { maintenance: false },
+      save: async (p) => {
+        await store.updateState((s) => {
+          s.carp = p;
+        });
+      },
+    },
+  });
+  opts.onCarp?.(carp);
+  try {
+    await carp.start(active.site);
+  } catch (err) {
+    // Without raw sockets or ip there is no election, but status and config still work.
+    const msg = err instanceof Error ? err.message : String(err);
+    carp.fail(msg);
+    opts.log.error('election not started', { reason: msg });
+  }
+
   const status = async () => {
     const node = active.site.nodes.find((n) => n.name === opts.node)!;
     const state = await store.readState();
+    const { vips, ...election } = carp.status();
     return {
       version: carpdVersion(),
       nodeVersion: process.version,
@@ -46,15 +76,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       bootCount: state.bootCount,
       config: { revision: active.revision, source: active.source, stateDir: opts.stateDir, persistent },
       interfaces: await readInterfaces(Object.keys(node.interfaces)),
-      vips: active.site.vips.map((v) => ({
-        name: v.name,
-        interface: v.interface,
-        address: v.address,
-        vhid: v.vhid,
-        protocol: v.protocol,
-        advbase: v.advbase,
-        advskew: effectiveSkew(active.site, v, opts.node),
-      })),
+      carp: election,
+      vips: carpVips(active.site, opts.node, vips),
     };
   };
 
@@ -71,6 +94,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       });
       active = { site, text, revision: rev.revision, source: store.sitePath };
       opts.log.info('config applied', { revision: rev.revision, from: rev.from, file });
+      if (carp.running) {
+        const r = await carp.reconfigure(site);
+        opts.log.info('elections reconfigured', r);
+      }
       return { ok: true, revision: rev.revision };
     } catch (err) {
       // Rejected: the running config stays as it was.
@@ -88,6 +115,21 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
         return applyConfig(req);
       case 'config.show':
         return { ok: true, revision: active.revision, text: active.text };
+      case 'carp.maintenance':
+        await carp.setMaintenance(req.on === true);
+        return { ok: true, maintenance: carp.status().maintenance };
+      case 'carp.disable':
+        carp.disable();
+        return { ok: true, enabled: false };
+      case 'carp.enable':
+        carp.enable();
+        return { ok: true, enabled: true };
+      case 'carp.demote': {
+        if (req.clear === true) return { ok: true, manual: carp.demote('clear') };
+        const delta = Number(req.delta);
+        if (!Number.isInteger(delta) || Math.abs(delta) > 10_000) return { ok: false, error: `demote: bad amount ${JSON.stringify(req.delta)}` };
+        return { ok: true, manual: carp.demote(delta) };
+      }
       default:
         return { ok: false, error: `unknown command ${JSON.stringify(req.cmd)}` };
     }
@@ -107,11 +149,30 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const stop = (sig: string) => {
       opts.log.info('stopping', { signal: sig });
       server.close();
-      resolve();
+      // Resign and release every VIP so the peer takes over at once.
+      carp.stop().then(resolve, (err: unknown) => {
+        opts.log.error('stopping the election failed', { reason: err instanceof Error ? err.message : String(err) });
+        resolve();
+      });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+}
+
+/** The configured VIPs with their election state (status.vips keeps its earlier fields). */
+function carpVips(site: Site, node: string, running: VipStatusView[]) {
+  const live = new Map(running.map((v) => [v.name, v]));
+  return site.vips.map((v) => ({
+    name: v.name,
+    interface: v.interface,
+    address: v.address,
+    vhid: v.vhid,
+    protocol: v.protocol,
+    advbase: v.advbase,
+    advskew: effectiveSkew(site, v, node),
+    ...(live.get(v.name) ?? {}),
+  }));
 }
 
 /** On an appliance the state dir persists only when the config partition is mounted. */

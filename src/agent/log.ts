@@ -5,6 +5,9 @@
  */
 export type Fields = Record<string, string | number | boolean | undefined>;
 
+/** What a component gets when it only needs to report problems. */
+export type Warn = (msg: string, fields?: Fields) => void;
+
 export class Logger {
   constructor(
     private node: string,

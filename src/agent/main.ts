@@ -5,6 +5,9 @@
  *   carpd status [--json] [--run-dir DIR | --state-dir DIR]
  *   carpd config apply FILE [--run-dir DIR | --state-dir DIR]
  *   carpd config show
+ *   carpd maintenance enter|leave
+ *   carpd carp disable|enable
+ *   carpd demote +N|-N|clear
  *   carpd boot   (appliance only: name interfaces, set addresses)
  *   carpd version
  *
@@ -14,7 +17,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { carpdVersion } from './version.js';
-import { callControl } from './control.js';
+import { callControl, type ControlResponse } from './control.js';
 import { runDaemon } from './daemon.js';
 import { Logger } from './log.js';
 import { APPLIANCE, controlSocket, isAppliance } from './paths.js';
@@ -29,6 +32,15 @@ commands:
   status              show the agent's state (--json for scripts)
   config apply FILE   validate FILE and make it the active site config
   config show         print the active site config
+  maintenance enter   persistent maintenance mode: demote every VIP (skew +240),
+                      hand MASTER over gracefully; survives carpd and node restarts
+  maintenance leave   back to the configured skews (preempt takes the VIPs back)
+  carp disable        temporarily stop the election on this node: resign and
+                      release every VIP (until \`carp enable\` or carpd restarts)
+  carp enable         take part in the election again
+  demote +N | -N      raise (or lower: a negative demotion promotes) this node's
+                      skew by N for every VIP, like FreeBSD's net.inet.carp.demotion
+  demote clear        remove the manual demotion
   boot                appliance start-up: name NICs WAN/LAN/SYNC, set addresses
   version             print the version
 
@@ -60,7 +72,17 @@ async function applianceStateDir(): Promise<string> {
   return mounted ? APPLIANCE.stateDir : APPLIANCE.volatileStateDir;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** `demote -50` would read as an option: take the amount out before parseArgs. */
+function splitDemote(argv: string[]): { argv: string[]; amount?: string } {
+  const i = argv.indexOf('demote');
+  if (i < 0 || i + 1 >= argv.length) return { argv };
+  const amount = argv[i + 1] as string;
+  if (!/^([+-]?\d+|clear)$/.test(amount)) return { argv };
+  return { argv: [...argv.slice(0, i + 1), ...argv.slice(i + 2)], amount };
+}
+
+async function main(rawArgv: string[]): Promise<number> {
+  const { argv, amount } = splitDemote(rawArgv);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -122,6 +144,20 @@ async function main(argv: string[]): Promise<number> {
       }
       throw new UsageError('usage: carpd config apply FILE | carpd config show');
     }
+    case 'maintenance': {
+      if (sub !== 'enter' && sub !== 'leave') throw new UsageError('usage: carpd maintenance enter|leave');
+      return report(await callControl(socket(), { cmd: 'carp.maintenance', on: sub === 'enter' }), values.json, `maintenance mode ${sub === 'enter' ? 'entered' : 'left'}`);
+    }
+    case 'carp': {
+      if (sub !== 'disable' && sub !== 'enable') throw new UsageError('usage: carpd carp disable|enable');
+      return report(await callControl(socket(), { cmd: `carp.${sub}` }), values.json, `CARP ${sub}d on this node`);
+    }
+    case 'demote': {
+      if (amount === undefined) throw new UsageError('usage: carpd demote +N|-N|clear');
+      const req = amount === 'clear' ? { cmd: 'carp.demote', clear: true } : { cmd: 'carp.demote', delta: Number(amount) };
+      const res = await callControl(socket(), req);
+      return report(res, values.json, `manual demotion now ${String(res.manual)}`);
+    }
     case 'boot':
       if (!paths.node || !paths.stateDir || !paths.factorySite) throw new UsageError('carpd boot runs on an appliance');
       await runBoot({ node: paths.node, factorySite: paths.factorySite, stateDir: paths.stateDir, board: APPLIANCE.board });
@@ -129,6 +165,13 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${cmd}"`);
   }
+}
+
+function report(res: ControlResponse, json: boolean | undefined, done: string): number {
+  if (json) process.stdout.write(JSON.stringify(res) + '\n');
+  else if (res.ok) process.stdout.write(done + '\n');
+  else process.stderr.write(`carpd: ${res.error}\n`);
+  return res.ok ? 0 : 1;
 }
 
 prepareAddon();

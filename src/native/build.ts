@@ -18,10 +18,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** Repository root, whether running from src/native (ts loaders) or dist/src/native. */
+/**
+ * Repository root, whether running from src/native (ts loaders) or dist/src/native.
+ * Computed on call, not at import: carpd's CommonJS bundle imports this file
+ * through raw.ts, and there import.meta.url is undefined (the packaged carpd
+ * always has CARPD_ADDON set, so it never gets here).
+ */
 export function repoRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
   for (const up of ['../..', '../../..']) {
     const root = resolve(here, up);
     if (existsSync(join(root, 'src/native/raw.c'))) return root;
