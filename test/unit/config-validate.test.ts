@@ -394,7 +394,7 @@ describe('site validation', () => {
     });
 
     it('refuses unknown keys and lists the allowed ones', () => {
-      expectProblem(setKey(EXAMPLE, VIP_WAN, 'priority', '100'), VIP_WAN, 'priority', /unknown key \(allowed: interface, address, vhid, protocol, advbase, advskew, interval_ms, password, description\)/);
+      expectProblem(setKey(EXAMPLE, VIP_WAN, 'priority', '100'), VIP_WAN, 'priority', /unknown key \(allowed: interface, address, vhid, protocol, advbase, advskew, interval_ms, password, unicast, description\)/);
     });
 
     it('refuses a singleton with a name and a named section without one', () => {
