@@ -574,28 +574,22 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
   if (t != napi_undefined && t != napi_null) {
     char text[INET6_ADDRSTRLEN + 1];
     if (!arg_string(env, argv[5], "source", text, sizeof text)) return NULL;
-    memset(&control, 0, sizeof control);
-    msg.msg_control = control.buf;
-    struct cmsghdr *c = (struct cmsghdr *)control.buf;
-    if (family == AF_INET) {
-      struct in_pktinfo pi;
-      memset(&pi, 0, sizeof pi);
-      if (inet_pton(AF_INET, text, &pi.ipi_spec_dst) != 1) return type_error(env, "source is not an IPv4 address");
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      memcpy(CMSG_DATA(c), &pi, sizeof pi);
-      msg.msg_controllen = CMSG_SPACE(sizeof pi);
-    } else {
-      struct in6_pktinfo pi;
-      memset(&pi, 0, sizeof pi);
-      if (inet_pton(AF_INET6, text, &pi.ipi6_addr) != 1) return type_error(env, "source is not an IPv6 address");
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof pi);
-      memcpy(CMSG_DATA(c), &pi, sizeof pi);
-      msg.msg_controllen = CMSG_SPACE(sizeof pi);
+    /* in_pktinfo.ipi_spec_dst and in6_pktinfo.ipi6_addr are both the source */
+    union { struct in_pktinfo v4; struct in6_pktinfo v6; } pi;
+    memset(&pi, 0, sizeof pi);
+    int v4 = family == AF_INET;
+    if (inet_pton(family, text, v4 ? (void *)&pi.v4.ipi_spec_dst : (void *)&pi.v6.ipi6_addr) != 1) {
+      return type_error(env, "source is not an address of the socket's family");
     }
+    size_t size = v4 ? sizeof pi.v4 : sizeof pi.v6;
+    memset(&control, 0, sizeof control);
+    struct cmsghdr *c = (struct cmsghdr *)control.buf;
+    c->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+    c->cmsg_type = v4 ? IP_PKTINFO : IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(size);
+    memcpy(CMSG_DATA(c), &pi, size);
+    msg.msg_control = control.buf;
+    msg.msg_controllen = CMSG_SPACE(size);
   }
   ssize_t n;
   do {
