@@ -101,7 +101,9 @@ export async function buildAddon(outDir: string = defaultOutDir(), opts: BuildOp
   return out;
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+// Run as a script (`node dist/src/native/build.js [outDir]`). import.meta.url is
+// checked first: in carpd's CommonJS bundle it is undefined and this must not throw.
+if (import.meta.url && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   buildAddon(process.argv[2] ? resolve(process.argv[2]) : defaultOutDir()).then(
     (path) => console.log(path),
     (err: unknown) => {
