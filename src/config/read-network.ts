@@ -40,7 +40,8 @@ export function readSync(r: SectionReader): SyncDef {
   if (sync.configSync && password === undefined && !r.has('password')) {
     r.error(undefined, 'missing required key "password" (config_sync = yes)');
   }
-  r.rejectUnknownKeys('interface, areas, state_sync, config_sync, port, username, password');
+  if (!r.bool('tofu', true)) sync.tofu = false;
+  r.rejectUnknownKeys('interface, areas, state_sync, config_sync, port, username, password, tofu');
   return sync;
 }
 
@@ -67,6 +68,7 @@ function readAreas(r: SectionReader, items: string[]): SyncArea[] | undefined {
 export function readNode(r: SectionReader, name: string): NodeDef | undefined {
   const role = r.choice('role', ROLES, { required: true });
   const skewOffset = r.int('skew_offset', { min: 0, max: 254 });
+  const fingerprint = r.custom('fingerprint', parseFingerprint);
   const interfaces: Record<string, string[]> = {};
   for (const key of r.section.keys.keys()) {
     if (!INTERFACE_NAME.test(key)) continue;
@@ -76,11 +78,19 @@ export function readNode(r: SectionReader, name: string): NodeDef | undefined {
     if (duplicate !== undefined) r.error(key, `${duplicate} is listed twice`);
     interfaces[key] = [...new Set(cidrs)];
   }
-  r.rejectUnknownKeys(`role, skew_offset, ${INTERFACE_NAMES_ALLOWED}`);
+  r.rejectUnknownKeys(`role, skew_offset, fingerprint, ${INTERFACE_NAMES_ALLOWED}`);
   if (role === undefined) return undefined;
   const node: NodeDef = { name, role, interfaces };
   if (skewOffset !== undefined) node.skewOffset = skewOffset;
+  if (fingerprint !== undefined) node.fingerprint = fingerprint;
   return node;
+}
+
+/** A SHA-256 certificate fingerprint: 32 hex pairs, colons optional, any case, "SHA256:" prefix allowed. */
+export function parseFingerprint(text: string): string {
+  const hex = text.replace(/^sha-?256[:=]?/i, '').replace(/:/g, '').toUpperCase();
+  if (!/^[0-9A-F]{64}$/.test(hex)) throw new ValueError(`"${text.slice(0, 24)}..." is not a SHA-256 fingerprint`, 'AB:CD:... (32 hex pairs), as carpd status shows it');
+  return (hex.match(/../g) ?? []).join(':');
 }
 
 /** An interface address: address/prefix with host bits (203.0.113.2/24), not a network or broadcast address. */

@@ -34,12 +34,14 @@ export function siteToIni(site: Site): string {
     ['port', sync.port],
     ['username', sync.username],
     ['password', sync.password],
+    ['tofu', sync.tofu === false ? false : undefined],
   ]);
   for (const node of byName(site.nodes)) {
     const ifaces = Object.keys(node.interfaces).sort(compareInterfaceNames);
     add(`[node "${node.name}"]`, [
       ['role', node.role],
       ['skew_offset', node.skewOffset],
+      ['fingerprint', node.fingerprint],
       ...ifaces.map((i): [string, Value] => [i, node.interfaces[i]]),
     ]);
   }

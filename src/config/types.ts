@@ -77,6 +77,13 @@ export interface SyncDef {
   username: string;
   /** `password`: basic-auth password for XML-RPC. Required when config_sync = yes. */
   password?: string;
+  /**
+   * `tofu`: trust a peer's XML-RPC certificate on first use (logged, then
+   * pinned in the state dir) when its [node] has no `fingerprint`. Default
+   * yes; absent means yes and only `false` is stored, so older sites
+   * round-trip unchanged.
+   */
+  tofu?: boolean;
 }
 
 /** [node "NAME"]: one appliance. Never synced. */
@@ -91,6 +98,12 @@ export interface NodeDef {
    * the third node of a trio so that no two nodes tie.
    */
   skewOffset?: number;
+  /**
+   * `fingerprint`: SHA-256 fingerprint of this node's XML-RPC TLS certificate
+   * ("AB:CD:..." as `carpd status` shows it), pinned by the peers that push
+   * to it. Optional (see [sync] tofu). Canonical: upper-case pairs with colons.
+   */
+  fingerprint?: string;
   /**
    * Interface keys (WAN, LAN, SYNC, OPT1, OPT2, ...): one or more
    * "address/prefix" per interface, IPv4 and/or IPv6, canonical text.

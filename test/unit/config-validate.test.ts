@@ -252,7 +252,7 @@ describe('site validation', () => {
     });
 
     it('refuses interface names other than WAN, LAN, SYNC, OPTn', () => {
-      expectProblem(setKey(EXAMPLE, FW1, 'DMZ', '10.9.9.1/24'), FW1, 'DMZ', /unknown key \(allowed: role, skew_offset, WAN, LAN, SYNC, OPT1, OPT2, \.\.\.\)/);
+      expectProblem(setKey(EXAMPLE, FW1, 'DMZ', '10.9.9.1/24'), FW1, 'DMZ', /unknown key \(allowed: role, skew_offset, fingerprint, WAN, LAN, SYNC, OPT1, OPT2, \.\.\.\)/);
     });
 
     it('refuses two nodes whose skews would tie', () => {
