@@ -252,23 +252,23 @@ export function startPinger(host: Host, target: string, intervalMs = 10): { stop
 export interface PingResult {
   sent: number;
   received: number;
+  /** Requests without a reply between the first and the last answered one. */
   lost: number;
   /** Longest time between two consecutive replies (ms). */
   maxGapMs: number;
 }
 
 export function parsePing(out: string): PingResult {
-  const times: number[] = [];
-  const seqs = new Set<number>();
+  const replies = new Map<number, number>(); // seq -> time (ms); duplicates ignored
   for (const m of out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/gm)) {
     const seq = Number(m[2]);
-    if (seqs.has(seq)) continue; // a duplicate reply
-    seqs.add(seq);
-    times.push(Number(m[1]) * 1000);
+    if (!replies.has(seq)) replies.set(seq, Number(m[1]) * 1000);
   }
   const tx = /(\d+) packets transmitted/.exec(out);
-  const sent = tx ? Number(tx[1]) : 0;
+  const seqs = [...replies.keys()].sort((a, b) => a - b);
+  const times = [...replies.values()].sort((a, b) => a - b);
   let maxGapMs = 0;
   for (let i = 1; i < times.length; i++) maxGapMs = Math.max(maxGapMs, (times[i] as number) - (times[i - 1] as number));
-  return { sent, received: seqs.size, lost: Math.max(0, sent - seqs.size), maxGapMs: Math.round(maxGapMs) };
+  const span = seqs.length ? (seqs[seqs.length - 1] as number) - (seqs[0] as number) + 1 : 0;
+  return { sent: tx ? Number(tx[1]) : 0, received: replies.size, lost: span - replies.size, maxGapMs: Math.round(maxGapMs) };
 }

@@ -69,6 +69,7 @@ export interface VipHolder {
   acquire(v: VipPlan): Promise<void>;
   release(v: VipPlan): Promise<void>;
   holds(v: VipPlan): boolean;
+  close?(): void;
 }
 
 /** The advert sockets as the service uses them (AdvertSockets; a fake in unit tests). */
@@ -248,6 +249,7 @@ export class CarpService extends EventEmitter {
     await this.#idle(this.#rts, 3000);
     this.#links.stop();
     await this.#holder.remove(this.#rts.map((r) => r.plan));
+    this.#holder.close?.();
     this.#deadman?.disarm();
     this.#transport.close();
   }

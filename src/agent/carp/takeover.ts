@@ -17,28 +17,21 @@
 // the subnet; a second connected route via the macvlan would make egress
 // depend on route order) and, for IPv6, nodad (see sysctl.ts).
 //
-// Every change is one `ip -force -batch -` run (one process, several netlink
-// requests; about 5 ms here). Announcements follow keepalived's
+// Every change is one group of `ip` commands, run by a long-lived
+// `ip -force -batch -` (ip.ts: no process start on the takeover path).
+// Announcements follow keepalived's
 // garp_master_repeat/garp_master_delay idea: several, spaced, cancelled if
 // the VIP is released meanwhile.
 
-import { execa } from 'execa';
 import type { Warn } from '../log.js';
+import { IpBatch, type IpRunner } from './ip.js';
 import { readSysctl, writeSysctl, basePortSysctls, macvlanSysctls } from './sysctl.js';
 import type { VipPlan } from './plan.js';
 
 /** When to announce after a takeover (ms): at once, soon after in case the first were lost, and once more late. */
 export const ANNOUNCE_SCHEDULE_MS = [0, 100, 500, 1500, 5000] as const;
 
-export interface IpResult { ok: boolean; stderr: string }
-export type IpRunner = (commands: string[]) => Promise<IpResult>;
 export type Announcer = (v: VipPlan, router: boolean) => void;
-
-/** Run `ip` commands as one batch; -force keeps going after a failing line. */
-export const runIp: IpRunner = async (commands) => {
-  const r = await execa('ip', ['-force', '-batch', '-'], { input: commands.join('\n') + '\n', reject: false });
-  return { ok: r.exitCode === 0, stderr: String(r.stderr ?? '').trim() };
-};
 
 export interface TakeoverStats { announcements: number; announceErrors: number; ipErrors: number }
 
@@ -52,6 +45,7 @@ export interface TakeoverOptions {
 export class MacvlanTakeover {
   readonly stats: TakeoverStats = { announcements: 0, announceErrors: 0, ipErrors: 0 };
   readonly #ip: IpRunner;
+  readonly #batch: IpBatch | undefined;
   readonly #announce: Announcer;
   readonly #warn: TakeoverOptions['warn'];
   readonly #schedule: readonly number[];
@@ -59,7 +53,8 @@ export class MacvlanTakeover {
   readonly #held = new Set<string>();
 
   constructor(opts: TakeoverOptions) {
-    this.#ip = opts.ip ?? runIp;
+    this.#batch = opts.ip ? undefined : new IpBatch();
+    this.#ip = opts.ip ?? (this.#batch as IpBatch).run;
     this.#announce = opts.announce;
     this.#warn = opts.warn;
     this.#schedule = opts.schedule ?? ANNOUNCE_SCHEDULE_MS;
@@ -101,6 +96,13 @@ export class MacvlanTakeover {
     if (vips.length) await this.#ip(vips.map((v) => `link del dev ${v.macvlan}`));
   }
 
+  /** Stop the `ip` coprocess (carpd stopping). */
+  close(): void {
+    for (const timers of this.#timers.values()) for (const t of timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#batch?.close();
+  }
+
   /** MASTER: VIP on the macvlan, macvlan up, then announce. */
   async acquire(v: VipPlan): Promise<void> {
     const cmds = [
@@ -132,7 +134,7 @@ export class MacvlanTakeover {
     this.#cancel(v);
     // Routers set the Router flag in neighbour advertisements (RFC 4861 7.2.6).
     const router = v.family === 6 && readSysctl(`net.ipv6.conf.${v.interface}.forwarding`) === '1';
-    const timers = this.#schedule.map((ms) => setTimeout(() => {
+    const announce = () => {
       try {
         this.#announce(v, router);
         this.stats.announcements++;
@@ -140,7 +142,14 @@ export class MacvlanTakeover {
         this.stats.announceErrors++;
         if (this.stats.announceErrors <= 3) this.#warn('announcement failed', { vip: v.name, error: (e as Error).message });
       }
-    }, ms));
+    };
+    // The first one right now, before acquire() returns: it must reach the
+    // switch before our first advert makes a handing-over master let go.
+    const timers: NodeJS.Timeout[] = [];
+    for (const ms of this.#schedule) {
+      if (ms === 0) announce();
+      else timers.push(setTimeout(announce, ms));
+    }
     for (const t of timers) t.unref();
     this.#timers.set(v.macvlan, timers);
   }
