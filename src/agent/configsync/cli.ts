@@ -17,7 +17,8 @@ export const SYNC_USAGE = `  config apply FILE   validate FILE, apply it (firewa
                       to a secondary running another carpd version)
   config show [REV]   print the active config (or a kept revision)
   config history      the kept revisions: who, when, from where
-  config diff REV [TO]  what changed from revision REV to TO (default: active)
+  config diff REV [TO]  what changed from revision REV to TO (default: active),
+                      in canonical form (--raw: the files as stored)
   config rollback REV make revision REV active again (on the primary: and push)
   sync status         config sync: endpoint, revisions, drift, each peer
   sync push           push the active config to the secondaries now (--force)
@@ -32,6 +33,8 @@ export interface SyncCliIo {
   force?: boolean;
   /** Who is typing (recorded as "by" in the history). */
   user?: string;
+  /** config diff: compare the stored texts, comments included. */
+  raw?: boolean;
 }
 
 export interface CliResult {
@@ -61,7 +64,7 @@ export async function runSyncCli(cmd: string | undefined, args: readonly string[
     render = (r) => formatHistory(r.revisions as HistoryEntry[]);
   } else if (cmd === 'config' && sub === 'diff') {
     if (a1 === undefined) throw new SyncUsageError('usage: carpd config diff REV [TO]');
-    req = { cmd: 'config.diff', revision: a1, ...(a2 === undefined ? {} : { to: a2 }) };
+    req = { cmd: 'config.diff', revision: a1, ...(a2 === undefined ? {} : { to: a2 }), raw: io.raw === true };
     render = (r) => (r.diff === '' ? 'no difference\n' : String(r.diff));
   } else if (cmd === 'config' && sub === 'rollback') {
     if (a1 === undefined) throw new SyncUsageError('usage: carpd config rollback REV [--force]');

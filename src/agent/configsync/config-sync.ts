@@ -560,9 +560,9 @@ export class ConfigSync implements SyncEndpoint {
     return history(this.store, this.active.revision);
   }
 
-  /** Diff from revision `from` to `to` (default: the active revision). */
-  async diff(from: number, to?: number): Promise<string> {
-    return diffRevisions(this.store, from, to ?? this.active.revision);
+  /** Diff from revision `from` to `to` (default: the active revision); canonical unless raw. */
+  async diff(from: number, to?: number, opts: { raw?: boolean } = {}): Promise<string> {
+    return diffRevisions(this.store, from, to ?? this.active.revision, opts);
   }
 
   versionInfo(): XmlRpcStruct {

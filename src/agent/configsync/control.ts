@@ -9,7 +9,7 @@
  *   config.apply    { text, file?, by?, from?, force?, push? }  validate, apply, commit, push
  *   config.show     { revision? }                                the active (or a kept) config text
  *   config.history  {}                                           kept revisions, newest first
- *   config.diff     { revision, to? }                            unified diff revision -> to (default active)
+ *   config.diff     { revision, to?, raw? }                      unified diff revision -> to (default active), canonical unless raw
  *   config.rollback { revision, by?, force? }                    make a kept revision active (primary: and push)
  *   sync.status     {}                                           ConfigSync.status()
  *   sync.push       { force? }                                   push the active config to every peer now
@@ -48,7 +48,7 @@ export async function handleSyncCommand(sync: ConfigSync, req: ControlRequest): 
       const to = req.to === undefined ? undefined : revisionOf(req.to);
       if (from === undefined || (req.to !== undefined && to === undefined)) return { ok: false, error: 'config diff: give a revision number (carpd config history lists them)' };
       try {
-        return { ok: true, diff: await sync.diff(from, to) };
+        return { ok: true, diff: await sync.diff(from, to, { raw: req.raw === true }) };
       } catch (err) {
         return { ok: false, error: err instanceof Error ? err.message : String(err) };
       }

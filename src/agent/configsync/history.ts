@@ -4,6 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { siteToIni } from '../../config/serialize.js';
+import { parseSite } from '../../config/site.js';
 import type { RevisionInfo, StateStore } from '../store.js';
 import { unifiedDiff } from './diff.js';
 
@@ -37,15 +39,32 @@ export class NoSuchRevision extends Error {
   }
 }
 
-/** Unified diff from revision `from` to revision `to` (default: the active one). '' when equal. */
-export async function diffRevisions(store: StateStore, from: number, to: number): Promise<string> {
+/**
+ * Unified diff from revision `from` to revision `to`. '' when equal.
+ *
+ * By default both sides are compared in canonical form (siteToIni): what
+ * changed in the config, not in its comments and layout, which matters on a
+ * secondary, whose first received revision replaces the commented factory
+ * file with the canonical merge. `raw` compares the stored texts.
+ */
+export async function diffRevisions(store: StateStore, from: number, to: number, opts: { raw?: boolean } = {}): Promise<string> {
   const infos = await store.revisions();
   const kept = infos.map((r) => r.revision);
   const [a, b] = await Promise.all([readRevision(store, from), readRevision(store, to)]);
   if (a === undefined) throw new NoSuchRevision(from, kept);
   if (b === undefined) throw new NoSuchRevision(to, kept);
-  return unifiedDiff(a, b, {
+  const view = opts.raw ? (t: string) => t : canonical;
+  return unifiedDiff(view(a), view(b), {
     fromLabel: describeRevision(infos.find((r) => r.revision === from), from),
     toLabel: describeRevision(infos.find((r) => r.revision === to), to),
   });
+}
+
+/** The canonical form of a stored revision; its own text if it no longer parses. */
+function canonical(text: string): string {
+  try {
+    return siteToIni(parseSite(text, 'revision'));
+  } catch {
+    return text;
+  }
 }

@@ -69,6 +69,7 @@ async function cli(values: Record<string, string | boolean | undefined>, args: s
     readFile: (p) => readFile(p, 'utf8'),
     json: values.json === true,
     force: values.force === true,
+    raw: values.raw === true,
     user: process.env.USER ?? 'root',
   });
   if (r === undefined) throw new SyncUsageError(`unknown command ${args.join(' ')}`);
@@ -91,6 +92,7 @@ async function main(argv: string[]): Promise<number> {
       'refresh-ms': { type: 'string' },
       json: { type: 'boolean' },
       force: { type: 'boolean' },
+      raw: { type: 'boolean' },
     },
   });
   const [mode, ...rest] = positionals;
