@@ -4,9 +4,11 @@
  */
 import { isUserError } from '../util/errors.js';
 import { buildCommand } from './build.js';
+import { labCommand } from './lab.js';
 
 const VERBS: Record<string, { summary: string; run: (argv: string[]) => Promise<number> }> = {
   build: { summary: 'build bootable disk images for the nodes of a site', run: buildCommand },
+  lab: { summary: 'QEMU labs: boot a cluster, run failover scenarios (up, down, status, exec, run, ...)', run: labCommand },
 };
 
 const USAGE = `usage: carpenter <command> [options]

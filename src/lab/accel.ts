@@ -12,7 +12,7 @@ export type Accel = 'kvm' | 'tcg';
 
 let cached: Promise<Accel> | undefined;
 
-export function chooseAccel(kernel: string, timeoutMs = 8000): Promise<Accel> {
+export function chooseAccel(kernel: string, timeoutMs = 5000): Promise<Accel> {
   const forced = process.env.CARPENTER_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return Promise.resolve(forced);
   cached ??= probe(kernel, timeoutMs);

@@ -1,15 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
-import { createConnection, type Socket } from 'node:net';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Accel } from './accel.js';
+import { SerialConsole, sleep } from './console.js';
+import { qmpOnce } from './qmp.js';
 
 /**
  * One QEMU virtual machine, driven the way a person at its serial console
  * would (after the NixOS test driver's Machine): start it, wait for text on
- * the console, run a command and read its output and exit code, power it off
- * hard or cleanly. The console is a unix socket; QEMU also logs it to a file.
+ * the console, run a command and read its output and exit code, pull a
+ * virtual cable, power it off hard or cleanly.
+ *
+ * Two ways to run QEMU: as a child of this process (tests, benchmarks), or
+ * daemonized (the lab: VMs outlive the `carpenter lab up` command, and later
+ * commands attach to them by PID and socket paths).
  */
 export type Firmware = 'bios' | 'uefi';
 
@@ -34,69 +39,93 @@ export interface MachineOptions {
   memoryMiB?: number;
   cpus?: number;
   nics?: NicSpec[];
-  /** Where the console socket, console log and UEFI variables live. */
+  /** Where the console socket and log, QMP socket, pid file and UEFI variables live. */
   workDir: string;
   accel: Accel;
   /** Run QEMU inside this network namespace (ip netns exec). */
   netns?: string;
+  /** Detach QEMU from this process (-daemonize). */
+  daemonize?: boolean;
 }
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
 
-const ANSI = /\x1b\[[0-9;?=]*[A-Za-z]|\x1b[()][0-9A-B]|\x1bc/g;
+export function machinePaths(workDir: string, name: string) {
+  return {
+    consoleSock: join(workDir, `${name}.console.sock`),
+    consoleLog: join(workDir, `${name}.console.log`),
+    /** ttyS1: a shell nobody else writes to (the board passes carpenter.mgmt=ttyS1). */
+    mgmtSock: join(workDir, `${name}.mgmt.sock`),
+    qmpSock: join(workDir, `${name}.qmp.sock`),
+    pidFile: join(workDir, `${name}.pid`),
+    uefiVars: join(workDir, `${name}.OVMF_VARS.fd`),
+  };
+}
+
+export function isAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class Machine {
-  private proc?: ChildProcess;
-  private console?: Socket;
-  /** Everything the console printed since start(), raw. */
-  private raw = '';
-  private seq = 0;
-  private exitPromise?: Promise<number | null>;
+  private child?: ChildProcess;
+  private pidValue?: number;
+  /** ttyS0: what the kernel, init and carpd print. */
+  console?: SerialConsole;
+  /** ttyS1: where exec() runs commands, free of log lines. */
+  private mgmt?: SerialConsole;
   startedAt = 0;
 
   constructor(readonly opts: MachineOptions) {}
 
-  get consoleLog(): string {
-    return join(this.opts.workDir, `${this.opts.name}.console.log`);
+  get paths() {
+    return machinePaths(this.opts.workDir, this.opts.name);
   }
 
-  /**
-   * Everything the console printed since start(), with terminal escapes and
-   * carriage returns removed. Cleaned as a whole each time because an escape
-   * sequence can be split across two reads.
-   */
-  get output(): string {
-    return this.raw.replace(ANSI, '').replace(/\r/g, '');
+  get consoleLog(): string {
+    return this.paths.consoleLog;
   }
 
   get pid(): number | undefined {
-    return this.proc?.pid;
+    return this.pidValue;
   }
 
   get running(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+    if (this.child) return this.child.exitCode === null && this.child.signalCode === null;
+    return isAlive(this.pidValue);
   }
 
-  async qemuArgs(): Promise<string[]> {
+  /** Everything the console printed since this process connected to it. */
+  get output(): string {
+    return this.console?.output ?? '';
+  }
+
+  qemuArgs(): string[] {
     const o = this.opts;
-    const sock = join(o.workDir, `${o.name}.console.sock`);
+    const p = this.paths;
     const args = [
       '-name', o.name,
       '-accel', o.accel,
       '-m', String(o.memoryMiB ?? 768),
       '-smp', String(o.cpus ?? 1),
       '-nodefaults', '-nographic', '-no-user-config',
-      '-chardev', `socket,id=con0,path=${sock},server=on,wait=off,logfile=${this.consoleLog}`,
+      '-chardev', `socket,id=con0,path=${p.consoleSock},server=on,wait=off,logfile=${p.consoleLog},logappend=on`,
       '-serial', 'chardev:con0',
+      '-chardev', `socket,id=mgmt0,path=${p.mgmtSock},server=on,wait=off`,
+      '-serial', 'chardev:mgmt0',
+      '-qmp', `unix:${p.qmpSock},server=on,wait=off`,
       '-drive', `file=${o.disk},format=${o.diskFormat ?? 'qcow2'},if=${o.diskInterface ?? 'virtio'}`,
     ];
     if ((o.firmware ?? 'bios') === 'uefi') {
-      const vars = join(o.workDir, `${o.name}.OVMF_VARS.fd`);
-      await copyFile(OVMF_VARS, vars);
       args.push(
         '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
-        '-drive', `if=pflash,format=raw,unit=1,file=${vars}`,
+        '-drive', `if=pflash,format=raw,unit=1,file=${p.uefiVars}`,
       );
     }
     (o.nics ?? []).forEach((nic, i) => {
@@ -105,82 +134,70 @@ export class Machine {
       const mac = nic.mac ? `,mac=${nic.mac}` : '';
       args.push('-netdev', nic.netdev, '-device', `${nic.model ?? 'e1000'},netdev=${id},addr=0x${slot.toString(16)}${mac}`);
     });
+    if (o.daemonize) args.push('-daemonize', '-pidfile', p.pidFile);
     return args;
   }
 
   async start(): Promise<void> {
     if (this.running) return;
-    await mkdir(this.opts.workDir, { recursive: true });
-    await rm(this.consoleLog, { force: true });
-    this.raw = '';
-    const args = await this.qemuArgs();
-    const [cmd, ...rest] = this.opts.netns
-      ? ['ip', 'netns', 'exec', this.opts.netns, 'qemu-system-x86_64', ...args]
-      : ['qemu-system-x86_64', ...args];
+    const o = this.opts;
+    await mkdir(o.workDir, { recursive: true });
+    for (const f of [this.paths.consoleSock, this.paths.mgmtSock, this.paths.qmpSock, this.paths.pidFile]) await rm(f, { force: true });
+    if ((o.firmware ?? 'bios') === 'uefi') await copyFile(OVMF_VARS, this.paths.uefiVars).catch(() => undefined);
+    const argv = o.netns ? ['ip', 'netns', 'exec', o.netns, 'qemu-system-x86_64', ...this.qemuArgs()] : ['qemu-system-x86_64', ...this.qemuArgs()];
     this.startedAt = performance.now();
-    const proc = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.proc = proc;
+    if (o.daemonize) {
+      // QEMU forks, the parent exits once the VM is set up, the pid file names the VM.
+      const r = await execa(argv[0]!, argv.slice(1), { reject: false, all: true });
+      if (r.exitCode !== 0) throw new Error(`${o.name}: qemu failed to start: ${(r.all ?? '').trim()}`);
+      this.pidValue = Number((await readFile(this.paths.pidFile, 'utf8')).trim());
+      this.console = await SerialConsole.connect(o.name, this.paths.consoleSock, { alive: () => this.running });
+      return;
+    }
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    this.pidValue = child.pid;
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    this.exitPromise = new Promise((res) => proc.on('exit', (code) => res(code)));
-    await this.connectConsole(() => (proc.exitCode !== null ? `qemu exited: ${stderr.trim()}` : undefined));
-  }
-
-  private async connectConsole(failed: () => string | undefined): Promise<void> {
-    const path = join(this.opts.workDir, `${this.opts.name}.console.sock`);
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const why = failed();
-      if (why) throw new Error(`${this.opts.name}: ${why}`);
-      try {
-        this.console = await new Promise<Socket>((res, rej) => {
-          const s = createConnection(path);
-          s.once('connect', () => res(s));
-          s.once('error', rej);
-        });
-        break;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`${this.opts.name}: console socket ${path} did not appear`);
-        await sleep(50);
-      }
-    }
-    this.console.on('data', (d: Buffer) => {
-      this.raw += d.toString('utf8');
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    this.console = await SerialConsole.connect(o.name, this.paths.consoleSock, {
+      failed: () => (child.exitCode !== null ? `qemu exited: ${stderr.trim()}` : undefined),
+      alive: () => this.running,
     });
-    this.console.on('error', () => undefined);
   }
 
-  /** Wait until the console (from offset `since`) matches `re`; returns the match. */
+  /** Take over a daemonized VM another process started. */
+  async attach(pid: number): Promise<void> {
+    this.pidValue = pid;
+    if (!this.running) throw new Error(`${this.opts.name}: not running (pid ${pid})`);
+    this.console = await SerialConsole.connect(this.opts.name, this.paths.consoleSock, { alive: () => this.running });
+  }
+
   async waitForConsole(re: RegExp, timeoutMs: number, since = 0): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.output.slice(since));
-      if (m) return m;
-      if (!this.running) throw new Error(`${this.opts.name}: VM stopped while waiting for ${re}\n--- console tail ---\n${this.output.slice(-1500)}`);
-      if (Date.now() > deadline) {
-        throw new Error(`${this.opts.name}: timed out after ${timeoutMs} ms waiting for ${re}\n--- console tail ---\n${this.output.slice(-1500)}`);
-      }
-      await sleep(50);
-    }
+    if (!this.console) throw new Error(`${this.opts.name}: not started`);
+    return this.console.waitFor(re, timeoutMs, since);
   }
 
-  /** Type a line on the serial console. */
   send(line: string): void {
     if (!this.console) throw new Error(`${this.opts.name}: not started`);
-    this.console.write(line + '\n');
+    this.console.send(line);
   }
 
-  /**
-   * Run a shell command on the console and return its output and exit code.
-   * Markers are printed with printf so that the echoed command line never
-   * contains them verbatim.
-   */
+  /** Run a shell command on the management serial port (ttyS1); output and exit code. */
   async exec(command: string, timeoutMs = 30_000): Promise<{ stdout: string; exitCode: number }> {
-    const id = `${process.pid}x${++this.seq}`;
-    const since = this.output.length;
-    this.send(`printf '\\n@@B%s\\n' ${id}; ( ${command} ) 2>&1; printf '\\n@@E%s:%d\\n' ${id} $?`);
-    const m = await this.waitForConsole(new RegExp(`\\n@@B${id}\\n([\\s\\S]*?)\\n@@E${id}:(\\d+)\\n`), timeoutMs, since);
-    return { stdout: m[1]!, exitCode: Number(m[2]) };
+    if (!this.running) throw new Error(`${this.opts.name}: not running`);
+    if (!this.mgmt) {
+      const mgmt = await SerialConsole.connect(`${this.opts.name}/mgmt`, this.paths.mgmtSock, { alive: () => this.running });
+      await mgmt.waitForShell();
+      this.mgmt = mgmt;
+    }
+    return this.mgmt.exec(command, timeoutMs);
+  }
+
+  /** Let go of the sockets (the VM keeps running). */
+  detach(): void {
+    this.console?.close();
+    this.mgmt?.close();
+    this.mgmt = undefined;
   }
 
   async succeed(command: string, timeoutMs?: number): Promise<string> {
@@ -189,21 +206,27 @@ export class Machine {
     return r.stdout;
   }
 
-  /** Hard power-off: kill the QEMU process we started. */
-  async crash(): Promise<void> {
-    if (!this.proc || !this.running) return;
-    this.proc.kill('SIGKILL');
-    await this.exitPromise;
-    this.console?.destroy();
+  /** Pull (or plug back) the cable of NIC `index` (its netdev id is n<index>). */
+  async setLink(index: number, up: boolean): Promise<void> {
+    await qmpOnce(this.paths.qmpSock, 'set_link', { name: `n${index}`, up });
   }
 
-  /** Wait for the VM to power itself off (after `poweroff` or a reboot with -no-reboot). */
+  /** Hard power-off: kill the QEMU process (by the PID we started or recorded). */
+  async crash(): Promise<void> {
+    const pid = this.pidValue;
+    this.detach();
+    if (!pid || !this.running) return;
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && this.running; i++) await sleep(20);
+  }
+
   async waitForExit(timeoutMs: number): Promise<void> {
-    if (!this.running) return;
-    const timer = sleep(timeoutMs).then(() => 'timeout' as const);
-    const r = await Promise.race([this.exitPromise!, timer]);
-    if (r === 'timeout') throw new Error(`${this.opts.name}: did not power off within ${timeoutMs} ms`);
-    this.console?.destroy();
+    const deadline = Date.now() + timeoutMs;
+    while (this.running) {
+      if (Date.now() > deadline) throw new Error(`${this.opts.name}: did not power off within ${timeoutMs} ms`);
+      await sleep(50);
+    }
+    this.detach();
   }
 
   /** Clean shutdown via the console, then a hard stop if it takes too long. */
@@ -221,8 +244,4 @@ export class Machine {
 export async function createOverlay(backing: string, overlay: string, backingFormat: 'raw' | 'qcow2'): Promise<void> {
   await rm(overlay, { force: true });
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', backing, '-F', backingFormat, overlay]);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -1,0 +1,26 @@
+import type { ScenarioRun } from './common.js';
+
+/** settle: every VIP MASTER on the primary, BACKUP on the secondary; the client reaches the LAN VIP. */
+export const settle = {
+  name: 'settle',
+  description: 'every VIP MASTER on the primary and BACKUP on the secondary; the client reaches the VIPs',
+  async run(s: ScenarioRun): Promise<void> {
+    const settled = await s.waitForMaster(s.primary, 90_000);
+    const states = settled?.states ?? (await s.states());
+    s.recordNodes(states);
+    s.report.masterBefore = s.soleMaster(states);
+    s.report.masterAfter = s.report.masterBefore;
+    s.check(`${s.primary} is MASTER of every VIP and ${s.secondary} BACKUP`, settled !== undefined, JSON.stringify(states));
+    s.check('no VIP has two masters', s.noSplitBrain(states));
+    const lan = s.lab.site.vips.find((v) => v.interface === 'LAN' && !v.address.includes(':'));
+    if (lan) {
+      const ping = s.startPing('client', lan.address.split('/')[0]!, 10);
+      await new Promise((r) => setTimeout(r, 2000));
+      const p = await ping.stop();
+      s.report.pingSent = p.sent;
+      s.report.pingLost = p.lost;
+      s.report.outageMs = p.outageMs;
+      s.check(`client pings the LAN VIP ${lan.address}`, p.received > 0 && p.lost === 0, `${p.received}/${p.sent} replies`);
+    }
+  },
+};

@@ -1,0 +1,32 @@
+import type { ScenarioRun } from './common.js';
+
+/**
+ * sync-down: the SYNC cable is cut. CARP runs on WAN and LAN, so the data
+ * plane must not split: one master per VIP, the client still reaches the VIP.
+ */
+export const syncDown = {
+  name: 'sync-down',
+  description: 'SYNC link cut: no split brain on the data plane; link back: nothing moved',
+  async run(s: ScenarioRun): Promise<void> {
+    const before = await s.waitForMaster(s.primary, 90_000);
+    s.report.masterBefore = before ? s.primary : undefined;
+    if (!s.check(`${s.primary} is master before the SYNC cut`, before !== undefined)) return;
+    await s.lab.setLink(s.primary, 'SYNC', false);
+    const target = s.lab.site.vips.find((v) => v.interface === 'LAN' && !v.address.includes(':'))!.address.split('/')[0]!;
+    const ping = s.startPing('client', target, 10);
+    await new Promise((r) => setTimeout(r, 5000));
+    const p = await ping.stop();
+    const during = await s.states();
+    s.report.pingSent = p.sent;
+    s.report.pingLost = p.lost;
+    s.report.outageMs = p.outageMs;
+    s.report.masterAfter = s.soleMaster(during);
+    s.check('no VIP has two masters with SYNC down', s.noSplitBrain(during), JSON.stringify(during));
+    s.check(`${s.primary} stays master (SYNC is not a CARP interface)`, s.soleMaster(during) === s.primary);
+    s.check('client still reaches the LAN VIP', p.lost === 0, `${p.lost} of ${p.sent} lost`);
+    await s.lab.setLink(s.primary, 'SYNC', true);
+    const after = await s.waitForMaster(s.primary, 30_000);
+    s.check('SYNC back: unchanged', after !== undefined);
+    s.recordNodes(after?.states ?? (await s.states()));
+  },
+};
