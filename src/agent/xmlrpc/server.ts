@@ -7,7 +7,9 @@
  *      password is not even looked at);
  *   2. 401 without, or with wrong, credentials (a wrong one drains the budget);
  *   3. 405 / 404 / 415 / 413 for the wrong method, path, type or size;
- *   4. the body, read up to the cap, must be UTF-8, then goes to the Dispatcher.
+ *   4. the body, read up to the cap, must be UTF-8, then goes to the Dispatcher;
+ *      a larger one is read and dropped up to 4x the cap so the sender can
+ *      read the 413 (beyond that, or declared beyond it, the connection is cut).
  * Responses to refused requests close the connection, so an unauthenticated
  * body is never read. There is no plain-HTTP listener at all: a plain request
  * to the port fails the TLS handshake and gets no answer.
@@ -164,10 +166,14 @@ export class XmlRpcServer {
     if (!this.paths.includes(path)) return this.refuse(res, 404, `no endpoint at ${path.slice(0, 100)} (try ${this.paths[0]})`);
     const type = (req.headers['content-type'] ?? 'text/xml').split(';')[0]?.trim().toLowerCase() ?? '';
     if (!XML_TYPES.includes(type)) return this.refuse(res, 415, 'XML-RPC bodies are text/xml');
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > this.maxBody) return this.refuse(res, 413, `body larger than ${this.maxBody} bytes`);
-    const body = await readBody(req, this.maxBody);
-    if (body === undefined) return this.refuse(res, 413, `body larger than ${this.maxBody} bytes`);
+    // Too large: read and drop up to drainBytes first, so the client, still sending, gets to read the 413.
+    const body = await readBody(req, this.maxBody, this.maxBody * 4);
+    if (body === 'dropped') {
+      this.stats.refused++;
+      req.socket.destroy();
+      return;
+    }
+    if (body === 'too large') return this.refuse(res, 413, `body larger than ${this.maxBody} bytes`);
     let text: string;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(body);
@@ -194,29 +200,29 @@ export class XmlRpcServer {
   }
 }
 
-/** The whole body, or undefined (and the connection dropped) when it grows past the cap. */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/**
+ * The whole body; 'too large' past `max` (the rest read and dropped, up to
+ * `drain` in all, so an HTTP error can still be read by the sender), or
+ * 'dropped' when even that is exceeded (the caller closes the connection).
+ */
+function readBody(req: IncomingMessage, max: number, drain: number): Promise<Buffer | 'too large' | 'dropped'> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > drain) return Promise.resolve('dropped');
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let over = false;
     req.on('data', (chunk: Buffer) => {
-      if (over) return;
       size += chunk.length;
-      if (size > max) {
-        over = true;
-        chunks.length = 0;
-        resolve(undefined);
+      if (size > drain) {
         req.pause();
-        return;
+        resolve('dropped');
+      } else if (size <= max) {
+        chunks.push(chunk);
+      } else {
+        chunks.length = 0;
       }
-      chunks.push(chunk);
     });
-    req.on('end', () => {
-      if (!over) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (err) => {
-      if (!over) reject(err);
-    });
+    req.on('end', () => resolve(size > max ? 'too large' : Buffer.concat(chunks)));
+    req.on('error', reject);
   });
 }
