@@ -50,3 +50,16 @@ test('state store: revisions are numbered, kept to a bound, and the active confi
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('boot plan as one ip batch: renames with the link down, then addresses, links up, routes', async () => {
+  const { ipBatch } = await import('../../src/agent/boot.js');
+  const site = parseSite(await readFile(DEFAULT_SITE, 'utf8'), DEFAULT_SITE);
+  const found = ['eth0', 'eth1', 'eth2'].map((ifname, i) => ({ ifname, mac: `52:54:00:00:00:0${i}` }));
+  const lines = ipBatch(planNetwork(site, 'fw1', { WAN: 'eth0', LAN: 'eth1', SYNC: 'eth2' }, found));
+  assert.deepEqual(lines.slice(0, 2), ['link set dev eth0 down', 'link set dev eth0 name WAN']);
+  const idx = (re: RegExp) => lines.findIndex((l) => re.test(l));
+  assert.ok(idx(/^addr add 192\.168\.1\.2\/24 dev LAN$/) > idx(/^link set dev eth2 name SYNC$/));
+  assert.ok(idx(/^link set dev LAN up$/) > idx(/^addr add/));
+  assert.ok(idx(/^route replace default via 203\.0\.113\.1 dev WAN$/) > idx(/^link set dev WAN up$/));
+  assert.ok(lines.includes('route replace default via 2001:db8:0:1::1 dev WAN'));
+});
