@@ -66,12 +66,16 @@ export class Lab {
     return lab;
   }
 
+  /**
+   * The lab's namespace. Named after the lab and its state directory, so two
+   * checkouts running the same topology never touch each other's lab.
+   */
   get ns(): string {
-    return `cpl-${this.topo.name}`;
+    return `cpl-${sha256(this.dir).slice(0, 6)}-${this.topo.name}`;
   }
 
   hostNs(host: string): string {
-    return `cpl-${this.topo.name}-${host}`;
+    return `${this.ns}-${host}`;
   }
 
   private async save(): Promise<void> {

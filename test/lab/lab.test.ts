@@ -11,7 +11,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { REPO_ROOT } from '../../src/builder/agent.js';
-import { LAB_ROOT } from '../../src/lab/lab.js';
+import { Lab, LAB_ROOT } from '../../src/lab/lab.js';
 import { namespaces } from '../../src/lab/network.js';
 
 const CLI = join(REPO_ROOT, 'dist/src/cli/carpenter.js');
@@ -22,7 +22,8 @@ after(async () => {
 });
 
 async function assertNothingLeft(): Promise<void> {
-  assert.deepEqual((await namespaces()).filter((n) => n.startsWith('cpl-ha-pair')), [], 'no lab namespaces');
+  const ns = (await Lab.open()).ns;
+  assert.deepEqual((await namespaces()).filter((n) => n.startsWith(ns)), [], 'no lab namespaces');
   assert.equal(existsSync(join(LAB_ROOT, 'ha-pair')), false, 'no lab state directory');
   const qemu: number[] = [];
   for (const pid of (await readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
