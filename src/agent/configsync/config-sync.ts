@@ -116,7 +116,16 @@ export interface PeerPushResult {
 }
 
 export type ApplyOutcome =
-  | { ok: true; revision: number; changed: boolean; applied: string[]; peers: PeerPushResult[]; warnings: string[] }
+  | {
+      ok: true;
+      revision: number;
+      changed: boolean;
+      applied: string[];
+      peers: PeerPushResult[];
+      warnings: string[];
+      /** When the revision was committed here, ms since the epoch (sub-ms precision), for latency measurements. */
+      committedAt?: number;
+    }
   | { ok: false; stage: 'validate' | Stage; error: string; problems?: string[] };
 
 export interface ConfigSyncStatus {
@@ -237,10 +246,12 @@ export class ConfigSync implements SyncEndpoint {
   /** A config change on this node: validate, apply, commit; on the primary, push. (The daemon's onLocalChange.) */
   async applyLocal(req: ApplyRequest): Promise<ApplyOutcome> {
     const local = await this.exclusive(() => this.applyLocked(req));
-    if (!local.outcome.ok || !(req.push ?? true) || !this.isPrimary) return local.outcome;
+    if (!local.outcome.ok) return local.outcome;
+    const done = { ...local.outcome, committedAt: performance.timeOrigin + local.committedAt };
+    if (!(req.push ?? true) || !this.isPrimary) return done;
     const results = await this.pushToPeers({ force: req.force ?? false });
     const peers = results.map(({ answeredAt, ...r }) => (r.ok ? { ...r, latencyMs: round(answeredAt - local.committedAt) } : r));
-    return { ...local.outcome, peers };
+    return { ...done, peers };
   }
 
   /** Makes a kept revision the active config again (a new revision); on the primary the peers follow. */

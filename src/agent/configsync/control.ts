@@ -90,5 +90,5 @@ function revisionOf(v: unknown): number | undefined {
  */
 function outcome(o: ApplyOutcome): ControlResponse {
   if (!o.ok) return { ok: false, error: o.error, stage: o.stage, ...(o.problems === undefined ? {} : { problems: o.problems }) };
-  return { ok: true, revision: o.revision, changed: o.changed, applied: o.applied, peers: o.peers, warnings: o.warnings, synced: o.peers.every((p) => p.ok) };
+  return { ok: true, revision: o.revision, changed: o.changed, applied: o.applied, peers: o.peers, warnings: o.warnings, synced: o.peers.every((p) => p.ok), ...(o.committedAt === undefined ? {} : { committedAt: o.committedAt }) };
 }
