@@ -105,3 +105,15 @@ describe('applying a config to every service atomically', () => {
     assert.deepEqual(r, { ok: true, applied: ['firewall'], unchanged: [] });
   });
 });
+
+describe('the election as a service', () => {
+  it('is reconfigured when VIPs change, left alone when only policy changes', async () => {
+    const { electionUnit } = await import('../../src/agent/configsync/index.js');
+    const calls: Site[] = [];
+    const unit = electionUnit({ running: true, reconfigure: async (s) => void calls.push(s) });
+    assert.deepEqual(await applyAtomically([unit], NEW, OLD), { ok: true, applied: [], unchanged: ['election'] });
+    const skewed = parseSite(EXAMPLE.replace('advskew = 0\npassword = change-me', 'advskew = 5\npassword = change-me'), 'skew.ini');
+    assert.deepEqual(await applyAtomically([unit], skewed, OLD), { ok: true, applied: ['election'], unchanged: [] });
+    assert.equal(calls[0], skewed);
+  });
+});

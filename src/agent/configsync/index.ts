@@ -24,6 +24,7 @@ export * from './state.js';
 export * from './control.js';
 export * from './cli.js';
 export { firewallUnit, type FirewallUnitOptions } from './firewall-unit.js';
+export { electionUnit, type Reconfigurable } from './election-unit.js';
 export { nodeAddressWarnings } from './peer-addresses.js';
 export { syncMethods, type SyncEndpoint } from './methods.js';
 export { Coalescer } from './coalesce.js';
