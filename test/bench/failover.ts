@@ -237,7 +237,15 @@ function median(xs: number[]): number {
   return s.length === 0 ? NaN : s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-interface Compared { runs: Record<string, RunResult[]>; medianOutageMs: Record<string, number>; medianLost: Record<string, number>; ratio?: number }
+interface Compared {
+  runs: Record<string, RunResult[]>;
+  medianOutageMs: Record<string, number>;
+  medianLost: Record<string, number>;
+  /** carpd / peer, on the median outage (longest gap between replies). */
+  ratio?: number;
+  /** carpd / peer, on the median count of lost pings (lost x 10 ms is the other usual way to state an outage). */
+  ratioLost?: number;
+}
 
 function compare(runs: Record<string, RunResult[]>, ours = 'carpd'): Compared {
   const medianOutageMs: Record<string, number> = {};
@@ -248,7 +256,9 @@ function compare(runs: Record<string, RunResult[]>, ours = 'carpd'): Compared {
   }
   const other = Object.keys(runs).find((k) => k !== ours);
   const c: Compared = { runs, medianOutageMs, medianLost };
-  if (other && medianOutageMs[other]) c.ratio = Math.round(((medianOutageMs[ours] as number) / (medianOutageMs[other] as number)) * 100) / 100;
+  const r2 = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  if (other && medianOutageMs[other]) c.ratio = r2(medianOutageMs[ours] as number, medianOutageMs[other] as number);
+  if (other && medianLost[other]) c.ratioLost = r2(medianLost[ours] as number, medianLost[other] as number);
   return c;
 }
 
@@ -257,7 +267,8 @@ function printCompared(title: string, c: Compared): void {
   for (const k of Object.keys(c.runs)) {
     say(`  ${k.padEnd(11)} median outage ${String(c.medianOutageMs[k]).padStart(5)} ms, median lost ${c.medianLost[k]} pings  (runs: ${(c.runs[k] ?? []).map((r) => r.outageMs).join(', ')})`);
   }
-  if (c.ratio !== undefined) say(`  ratio carpd / ${Object.keys(c.runs).find((k) => k !== 'carpd')}: ${c.ratio}`);
+  const other = Object.keys(c.runs).find((k) => k !== 'carpd');
+  if (c.ratio !== undefined) say(`  ratio carpd / ${other}: ${c.ratio} (outage)${c.ratioLost !== undefined ? `, ${c.ratioLost} (lost pings)` : ''}`);
 }
 
 // ------------------------------------------------------------- resources

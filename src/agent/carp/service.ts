@@ -86,6 +86,8 @@ export interface CarpServiceOptions {
   holder?: VipHolder;
   transport?: (onPacket: (iface: string, p: IncomingPacket) => void) => AdvertTransport;
   readLink?: (iface: string) => LinkState;
+  /** How often sysfs is read besides netlink events (default 2 s). */
+  linkPollMs?: number;
   linkLocalOf?: (iface: string) => string | undefined;
   deadman?: boolean;
 }
@@ -210,7 +212,7 @@ export class CarpService extends EventEmitter {
     this.#holder = opts.holder ?? new MacvlanTakeover({ warn, announce: announceVip });
     const onPacket = (iface: string, p: IncomingPacket) => this.#packet(iface, p);
     this.#transport = opts.transport ? opts.transport(onPacket) : new AdvertSockets(onPacket, warn);
-    this.#links = new LinkMonitor({ read: opts.readLink ?? readLink });
+    this.#links = new LinkMonitor({ read: opts.readLink ?? readLink, ...(opts.linkPollMs ? { pollMs: opts.linkPollMs } : {}) });
     this.#deadman = opts.deadman === false ? null : new DeadmanSwitch(warn);
     this.#linkLocalOf = opts.linkLocalOf ?? linkLocalOf;
     this.#links.on('change', (iface, st, before) => this.#linkChanged(iface, st, before));
@@ -381,7 +383,12 @@ export class CarpService extends EventEmitter {
       return;
     }
     const ev = { type: 'packet' as const, payload: p.payload, src: p.source, dst: p.destination, ttl: p.ttl };
-    this.#apply(this.node.handle(rt.election, ev, this.#now()));
+    try {
+      this.#apply(this.node.handle(rt.election, ev, this.#now()));
+    } catch (e) {
+      // The core never throws on input (it is fuzzed for that); if it ever did, count it and go on.
+      this.#internalError(`packet for vip ${rt.plan.name}`, e);
+    }
   }
 
   /** Queue the core's actions and re-arm the timer. */
