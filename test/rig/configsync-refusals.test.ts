@@ -15,6 +15,8 @@
  *     nodes an OPT1 port, fw2's own copy does not, and a rule on OPT1 arrives.
  *   - fw2 runs another carpd version: refused with both versions named;
  *     `sync push --force` applies it, and both nodes say it was forced.
+ *   - fw1's site pins another certificate for fw2: fw1 refuses it right after
+ *     the TLS handshake, so no request (and no password) reaches fw2.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -59,7 +61,7 @@ exec ${realNft} "$@"
 }
 
 describe('config sync: pushes the secondary refuses', { skip: skip ?? false }, () => {
-  test('nft refusing on fw2, a merge invalid on fw2, another carpd version: fw2 unchanged and running, fw1 reports the error', async (t) => {
+  test('nft refusing on fw2, a merge invalid on fw2, another carpd version, a wrong pin: fw2 unchanged and running, fw1 reports the error', async (t) => {
     await withRig('cs-refuse', async (rig) => {
       const realNft = execFileSync('sh', ['-c', 'command -v nft'], { encoding: 'utf8' }).trim();
       const wrapper = join(rig.dir, 'nft-refusing');
@@ -117,6 +119,18 @@ describe('config sync: pushes the secondary refuses', { skip: skip ?? false }, (
       assert.equal((await fw2.status()).received?.forced, true);
       assert.match((await fw2.cli(['sync', 'status'])).stdout, /FORCED past a version mismatch/);
       assert.match((await fw1.cli(['sync', 'status'])).stdout, new RegExp(`warning: fw2 runs carpd 0\\.0\\.1-old, fw1 runs carpd ${mine.replace(/\./g, '\\.')}: applied because the push was forced`));
+
+      // 4. fw1's site pins another certificate for fw2: fw1 hangs up after the handshake, before sending anything.
+      const fp = (await fw2.status()).endpoint.fingerprint ?? '';
+      const wrongFp = `${fp.startsWith('00') ? '11' : '00'}${fp.slice(2)}`;
+      const pinning = (fingerprint: string) => blocked.replace('role = secondary', `role = secondary\nfingerprint = ${fingerprint}`);
+      const requestsBefore = (await fw2.status()).endpoint.stats?.requests;
+      const wrong = await fw1.applyText(pinning(wrongFp), { force: true });
+      assert.ok(wrong.ok);
+      assert.match((wrong.peers as { error?: string }[])[0]?.error ?? '', new RegExp(`fw2's certificate ${fp} is not the one the site pins \\(\\[node "fw2"\\] fingerprint = ${wrongFp}\\)`));
+      assert.equal((await fw2.status()).endpoint.stats?.requests, requestsBefore, 'no HTTP request (and no password) reached fw2');
+      const right = await fw1.applyText(pinning(fp), { force: true });
+      assert.ok(right.ok && right.synced === true, JSON.stringify(right));
     });
   });
 });

@@ -106,3 +106,13 @@ describe('the push message', () => {
     assert.throws(() => decodePush('x'), (e: unknown) => e instanceof XmlRpcFault && e.code === FAULT.invalidParams);
   });
 });
+
+describe('where a push comes from', () => {
+  it('must be the primary\'s SYNC address when the source is known', () => {
+    assert.ok(planReceive({ self: 'fw2', site: site(), carpdVersion: '1.2.0', push: push(), sourceAddress: '172.16.1.1' }));
+    assert.ok(planReceive({ self: 'fw2', site: site(), carpdVersion: '1.2.0', push: push(), sourceAddress: '::ffff:172.16.1.1' }));
+    const f = faultOf(() => planReceive({ self: 'fw2', site: site(), carpdVersion: '1.2.0', push: push(), sourceAddress: '192.168.1.2' }));
+    assert.equal(f.code, FAULT.wrongDirection);
+    assert.equal(f.message, "push claiming to be fw1 came from 192.168.1.2, not from fw1's SYNC address (172.16.1.1): refused");
+  });
+});

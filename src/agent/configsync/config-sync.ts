@@ -301,7 +301,7 @@ export class ConfigSync implements SyncEndpoint {
       const t0 = performance.now();
       let plan;
       try {
-        plan = planReceive({ self: this.opts.node, site: this.active.site, carpdVersion: this.version, push });
+        plan = planReceive({ self: this.opts.node, site: this.active.site, carpdVersion: this.version, push, sourceAddress: ctx.remoteAddress });
       } catch (err) {
         this.opts.log.warn('push refused', { from: push.from, source: ctx.remoteAddress, revision: push.revision, reason: firstLine(err) });
         throw err;

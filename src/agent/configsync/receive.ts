@@ -4,7 +4,8 @@
  * is touched here; apply.ts makes the decision real.
  *
  * Checks, in order, each with a message the primary's admin can act on:
- *   1. direction: the push comes from this cluster's primary, to a secondary;
+ *   1. direction: the push comes from this cluster's primary (by name, and
+ *      from its SYNC address when the caller passes the source), to a secondary;
  *   2. versions (protocol.ts);
  *   3. areas: known names, synced on this node ([sync] areas);
  *   4. each area's text: INI syntax, and only that area's section types;
@@ -12,6 +13,7 @@
  *      as a whole site, with this node's addresses and skew.
  */
 import { ConfigErrors, type ConfigError } from '../../config/errors.js';
+import { formatIP, parseCidr } from '../../config/net.js';
 import { siteToIni } from '../../config/serialize.js';
 import { parseSite } from '../../config/site.js';
 import { SYNC_AREAS, type Site, type SyncArea } from '../../config/types.js';
@@ -26,6 +28,8 @@ export interface ReceiveInput {
   site: Site;
   carpdVersion: string;
   push: PushRequest;
+  /** The TCP peer's address; when given, it must be one of the primary's SYNC addresses. */
+  sourceAddress?: string;
 }
 
 export interface ReceivePlan {
@@ -38,7 +42,7 @@ export interface ReceivePlan {
 
 export function planReceive(input: ReceiveInput): ReceivePlan {
   const { site, self, push } = input;
-  checkDirection(site, self, push.from);
+  checkDirection(site, self, push.from, input.sourceAddress);
   const warning = checkVersions({ node: self, carpdVersion: input.carpdVersion }, push);
   const incoming = checkAreas(site, self, push.areas);
   const problems = Object.entries(incoming).flatMap(([area, text]) => areaTextProblems(area as SyncArea, text ?? '', `${push.from}:${area}`));
@@ -57,7 +61,7 @@ export function planReceive(input: ReceiveInput): ReceivePlan {
   return { site: merged, text: siteToIni(merged), areas, warnings: warning === undefined ? [] : [warning] };
 }
 
-function checkDirection(site: Site, self: string, from: string): void {
+function checkDirection(site: Site, self: string, from: string, source: string | undefined): void {
   const me = site.nodes.find((n) => n.name === self);
   const primary = site.nodes.find((n) => n.role === 'primary');
   if (me?.role === 'primary') {
@@ -65,6 +69,13 @@ function checkDirection(site: Site, self: string, from: string): void {
   }
   if (primary === undefined || primary.name !== from) {
     throw new XmlRpcFault(FAULT.wrongDirection, `push from "${from}", but the primary of cluster ${site.cluster.name} is ${primary?.name ?? 'not defined'}: refused`);
+  }
+  if (source === undefined) return;
+  // The password is the authentication; this is the second lock: pushes come over the SYNC link only.
+  const address = source.replace(/^::ffff:/, '');
+  const allowed = (primary.interfaces[site.sync.interface] ?? []).map((c) => formatIP(parseCidr(c)));
+  if (!allowed.includes(address)) {
+    throw new XmlRpcFault(FAULT.wrongDirection, `push claiming to be ${from} came from ${address}, not from ${from}'s ${site.sync.interface} address (${allowed.join(', ') || 'none'}): refused`);
   }
 }
 
