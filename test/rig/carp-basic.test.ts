@@ -1,7 +1,7 @@
 /**
  * carpd on the namespace rig: the basics (root only).
  *
- *   - IPv4 and IPv6 VIPs on WAN and LAN, CARP and VRRPv3: one MASTER and one
+ *   - IPv4 and IPv6 VIPs on WAN and LAN (two IPv4 VIPs on LAN), CARP and VRRPv3: one MASTER and one
  *     BACKUP per VIP; the master holds each VIP on its macvlan with the
  *     virtual MAC; the client pings the VIPs and reaches the upstream host
  *     through them; ARP for a VIP is answered only with its virtual MAC;
@@ -27,9 +27,10 @@ describe('carpd basics', { skip: skip ?? false }, () => {
         VIPS.wan,
         { ...VIPS.lan6, protocol: 'vrrp3', intervalMs: 100 },
         { ...VIPS.wan6, protocol: 'vrrp3', intervalMs: 100 },
+        { name: 'lan2', interface: 'LAN', address: '192.168.1.5/24', vhid: 7, protocol: 'vrrp3', intervalMs: 100 },
       ]);
       const [c1, c2] = await Promise.all([startCarpd(fw1, 'fw1', site), startCarpd(fw2, 'fw2', site)]);
-      for (const vip of ['lan', 'wan', 'lan6', 'wan6']) await waitStates([c1, c2], vip, { fw1: 'MASTER', fw2: 'BACKUP' });
+      for (const vip of ['lan', 'wan', 'lan6', 'wan6', 'lan2']) await waitStates([c1, c2], vip, { fw1: 'MASTER', fw2: 'BACKUP' });
       for (const a of [HA.vip.LAN, HA.vip.WAN, HA.vip.LAN6, HA.vip.WAN6]) await waitHolder([fw1, fw2], a, { expect: fw1, stableMs: 300 });
 
       // The VIP sits on its own macvlan carrying the virtual MAC, down on the backup.
@@ -49,17 +50,20 @@ describe('carpd basics', { skip: skip ?? false }, () => {
       // ... and know the VIPs by their virtual MACs only.
       assert.match(await client.succeed('ip', ['neigh', 'show', HA.vip.LAN]), /lladdr 00:00:5e:00:01:01/);
       assert.match(await client.succeed('ip', ['-6', 'neigh', 'show', HA.vip.LAN6]), /lladdr 00:00:5e:00:02:02/);
-      // ARP for a VIP is answered by the virtual MAC alone (arp_ignore keeps the port quiet).
+      // ARP for a VIP is answered by its own virtual MAC alone: not by the port (arp_ignore),
+      // not by the macvlan of another VIP on the same port (lan2, vhid 7).
       const td = client.spawn('tcpdump', ['-l', '-n', '-e', '-i', 'LAN', 'arp and arp[6:2] == 2'], { name: 'tcpdump-arp' });
       await td.waitForOutput(/listening on/);
       await client.succeed('ip', ['neigh', 'flush', 'dev', 'LAN']);
       await client.succeed('ping', ['-c1', '-W2', HA.vip.LAN]);
-      await td.waitForOutput(/Reply 192\.168\.1\.1 is-at/);
+      await client.succeed('ping', ['-c1', '-W2', '192.168.1.5']);
+      await td.waitForOutput(/Reply 192\.168\.1\.5 is-at/);
       await new Promise((r) => setTimeout(r, 300));
       td.signal('SIGINT');
       await td.exited;
-      const macs = new Set([...td.output.matchAll(/Reply 192\.168\.1\.1 is-at ([0-9a-f:]{17})/g)].map((m) => m[1]));
-      assert.deepEqual([...macs], ['00:00:5e:00:01:01'], `ARP replies for the VIP:\n${td.output}`);
+      const answers = (ip: string) => [...new Set([...td.output.matchAll(new RegExp(`Reply ${ip.replace(/\./g, '\\.')} is-at ([0-9a-f:]{17})`, 'g'))].map((m) => m[1]))];
+      assert.deepEqual(answers(HA.vip.LAN), ['00:00:5e:00:01:01'], `ARP replies:\n${td.output}`);
+      assert.deepEqual(answers('192.168.1.5'), ['00:00:5e:00:01:07'], `ARP replies:\n${td.output}`);
 
       // Status: per VIP state, VHID, timers, skews, counters; human and JSON.
       const s1 = await c1.status();
