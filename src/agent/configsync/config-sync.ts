@@ -18,45 +18,31 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ConfigErrors } from '../../config/errors.js';
-import { formatIP, parseCidr } from '../../config/net.js';
 import { siteToIni } from '../../config/serialize.js';
 import { parseSite } from '../../config/site.js';
 import { SYNC_AREAS, type NodeDef, type Site, type SyncArea } from '../../config/types.js';
-import type { Fields } from '../log.js';
 import { StateStore, type RevisionInfo } from '../store.js';
 import { carpdVersion } from '../version.js';
 import type { CallContext, Dispatcher } from '../xmlrpc/dispatch.js';
 import { FAULT, XmlRpcFault } from '../xmlrpc/faults.js';
-import { ensureTlsIdentity, type TlsIdentity } from '../xmlrpc/identity.js';
-import { HttpStatusError, PeerCertificateError, XmlRpcClient } from '../xmlrpc/client.js';
-import { XmlRpcServer, type ServerStats } from '../xmlrpc/server.js';
+import { ensureTlsIdentity } from '../xmlrpc/identity.js';
 import { newStruct, type XmlRpcStruct, type XmlRpcValue } from '../xmlrpc/value.js';
-import { normalizeFingerprint } from '../xmlrpc/x509.js';
 import { areaHashes, areaTexts, changedAreas, isSyncArea } from './areas.js';
-import { Coalescer } from './coalesce.js';
+import { Endpoint, type EndpointStatus } from './endpoint.js';
 import { firewallUnit, type FirewallUnitOptions } from './firewall-unit.js';
 import { diffRevisions, history, readRevision, NoSuchRevision, type HistoryEntry } from './history.js';
 import { syncMethods, type SyncEndpoint } from './methods.js';
 import { nodeAddressWarnings } from './peer-addresses.js';
-import { decidePin } from './pins.js';
-import { CAPABILITIES, METHODS, PROTOCOL_VERSION, decodeAnswer, encodePush, type PushAnswer, type PushRequest } from './protocol.js';
+import { Peers, type PushOutcome } from './peers.js';
+import { CAPABILITIES, PROTOCOL_VERSION, type PushAnswer, type PushRequest } from './protocol.js';
 import { planReceive } from './receive.js';
 import { SyncStateFile, type PeerRecord, type ReceivedRecord, type SyncState } from './state.js';
+import { syncAddresses } from './sync-addresses.js';
 import { applyAtomically, describeFailure, type ServiceUnit, type Stage } from './transaction.js';
+import type { ActiveSite, PeerPushResult, SyncLog } from './types.js';
 
-export interface SyncLog {
-  info(msg: string, fields?: Fields): void;
-  warn(msg: string, fields?: Fields): void;
-  error(msg: string, fields?: Fields): void;
-}
-
-/** The config in force (the daemon's ActiveConfig has the same fields). */
-export interface ActiveSite {
-  site: Site;
-  text: string;
-  revision: number;
-  source?: string;
-}
+export type { ActiveSite, PeerPushResult, SyncLog } from './types.js';
+export { syncAddresses } from './sync-addresses.js';
 
 export type ChangeCause = 'local' | 'sync' | 'rollback';
 
@@ -101,20 +87,6 @@ export interface ApplyRequest {
   force?: boolean;
 }
 
-export interface PeerPushResult {
-  node: string;
-  ok: boolean;
-  /** The peer's revision after the push. */
-  revision?: number;
-  changed?: boolean;
-  /** From this node's commit to the peer's answer (the config is active there when it answers). */
-  latencyMs?: number;
-  /** What the peer spent applying. */
-  applyMs?: number;
-  error?: string;
-  warnings: string[];
-}
-
 export type ApplyOutcome =
   | {
       ok: true;
@@ -137,7 +109,7 @@ export interface ConfigSyncStatus {
   revision: number;
   areas: SyncArea[];
   lastChange: { by: string; from: string; at?: string };
-  endpoint: { listening: string[]; fingerprint?: string; error?: string; stats?: ServerStats };
+  endpoint: EndpointStatus;
   /** The last push this node accepted (secondaries). */
   received?: ReceivedRecord;
   /** Synced areas edited here since the last push (secondaries). */
@@ -146,8 +118,6 @@ export interface ConfigSyncStatus {
   peers: PeerRecord[];
   lastApplyError?: string;
 }
-
-type PushOutcome = PeerPushResult & { answeredAt: number };
 
 export class ConfigSync implements SyncEndpoint {
   private active: ActiveSite;
@@ -158,17 +128,11 @@ export class ConfigSync implements SyncEndpoint {
   private readonly units: ServiceUnit[];
   private readonly version: string;
   private readonly dispatcher: Dispatcher;
-  private identity: TlsIdentity | undefined;
-  private server: XmlRpcServer | undefined;
-  private serverKey = '';
-  private serverError: string | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly peers: Peers;
+  private endpoint: Endpoint | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private readonly pushers = new Map<string, Coalescer<PushOutcome>>();
-  private readonly forced = new Set<string>();
   private lock: Promise<unknown> = Promise.resolve();
   private lastApplyError: string | undefined;
-  private stopped = false;
 
   constructor(private readonly opts: ConfigSyncOptions) {
     this.active = opts.active;
@@ -177,6 +141,16 @@ export class ConfigSync implements SyncEndpoint {
     this.version = opts.carpdVersion ?? carpdVersion();
     this.units = [...(opts.firewall === false ? [] : [firewallUnit(opts.node, opts.firewall ?? {})]), ...(opts.services ?? [])];
     this.dispatcher = syncMethods(this);
+    this.peers = new Peers({
+      node: opts.node,
+      carpdVersion: this.version,
+      log: opts.log,
+      ...(opts.callTimeoutMs === undefined ? {} : { callTimeoutMs: opts.callTimeoutMs }),
+      active: () => this.active,
+      changedBy: () => this.lastChange.by,
+      state: () => this.state,
+      save: () => this.stateFile.save(this.state),
+    });
   }
 
   get node(): string {
@@ -206,12 +180,13 @@ export class ConfigSync implements SyncEndpoint {
 
   async start(): Promise<void> {
     const site = this.active.site;
-    this.identity = await ensureTlsIdentity(this.opts.stateDir, {
+    const identity = await ensureTlsIdentity(this.opts.stateDir, {
       commonName: `carpd ${this.opts.node} (cluster ${site.cluster.name})`,
       altNames: [...syncAddresses(site, this.opts.node), this.opts.node],
       warn: (m) => this.opts.log.warn(m),
     });
-    if (this.identity.created) this.opts.log.info('xml-rpc certificate created', { fingerprint: this.identity.fingerprint });
+    if (identity.created) this.opts.log.info('xml-rpc certificate created', { fingerprint: identity.fingerprint });
+    if (this.opts.serve !== false) this.endpoint = new Endpoint(this.opts.node, identity, this.dispatcher, this.opts.log);
     this.state = await this.stateFile.load();
     const last = (await this.store.revisions()).at(-1);
     if (last !== undefined) this.lastChange = { by: last.by, from: last.from, at: last.at };
@@ -223,7 +198,7 @@ export class ConfigSync implements SyncEndpoint {
         this.opts.log.error('services not applied at start', { reason: this.lastApplyError });
       }
     }
-    await this.reconcileServer();
+    await this.endpoint?.reconcile(site);
     if (this.isPrimary && (this.opts.pushOnStart ?? true)) void this.pushToPeers();
     const every = this.opts.peerRefreshMs ?? 30_000;
     if (every > 0) {
@@ -233,11 +208,8 @@ export class ConfigSync implements SyncEndpoint {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
     clearInterval(this.refreshTimer);
-    await this.server?.stop();
-    this.server = undefined;
+    await this.endpoint?.stop();
     await this.lock.catch(() => undefined);
   }
 
@@ -349,7 +321,7 @@ export class ConfigSync implements SyncEndpoint {
     } catch (err) {
       this.opts.log.error('onActivated hook failed', { reason: firstLine(err) });
     }
-    await this.reconcileServer();
+    await this.endpoint?.reconcile(next.site);
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -358,185 +330,26 @@ export class ConfigSync implements SyncEndpoint {
     return run;
   }
 
-  // ---- pushing (primary) ----------------------------------------------------------------
+  // ---- pushing (primary): peers.ts ---------------------------------------------------
 
   /** The nodes this one pushes to: every other node, when it is the primary and config_sync is on. */
   peerNames(): string[] {
-    if (!this.isPrimary || !this.active.site.sync.configSync) return [];
-    return this.active.site.nodes.filter((n) => n.name !== this.opts.node).map((n) => n.name);
+    return this.peers.names();
   }
 
   /** Pushes the current config to every peer now; resolves with each peer's outcome. */
-  async pushToPeers(opts: { force?: boolean } = {}): Promise<(PeerPushResult & { answeredAt: number })[]> {
-    return Promise.all(
-      this.peerNames().map((peer) => {
-        if (opts.force) this.forced.add(peer);
-        let pusher = this.pushers.get(peer);
-        if (pusher === undefined) {
-          pusher = new Coalescer(() => this.pushOne(peer));
-          this.pushers.set(peer, pusher);
-        }
-        return pusher.schedule();
-      }),
-    );
-  }
-
-  private async pushOne(peer: string): Promise<PushOutcome> {
-    const snapshot = this.active;
-    const site = snapshot.site;
-    const force = this.forced.delete(peer);
-    const record = this.peerRecord(peer);
-    record.lastAttemptAt = new Date().toISOString();
-    const request = encodePush({
-      revision: snapshot.revision,
-      areas: areaTexts(site, site.sync.areas) as Record<string, string>,
-      from: this.opts.node,
-      by: this.lastChange.by,
-      carpdVersion: this.version,
-      protocol: PROTOCOL_VERSION,
-      force,
-    });
-    try {
-      const answer = decodeAnswer(await this.client(peer).call(METHODS.replaceAreas, [request]));
-      const answeredAt = performance.now();
-      const warnings = [...answer.warnings, ...nodeAddressWarnings(site)];
-      Object.assign(record, { lastSuccessAt: new Date().toISOString(), syncedRevision: snapshot.revision, peerRevision: answer.revision, peerVersion: answer.carpdVersion, warnings, drift: [] });
-      delete record.lastError;
-      delete record.lastErrorAt;
-      await this.stateFile.save(this.state);
-      this.opts.log.info('config synced', { peer, revision: snapshot.revision, peerRevision: answer.revision, changed: answer.changed, peerMs: answer.applyMs });
-      return { node: peer, ok: true, revision: answer.revision, changed: answer.changed, applyMs: answer.applyMs, warnings, answeredAt };
-    } catch (err) {
-      const error = this.describeCallError(peer, err);
-      Object.assign(record, { lastError: error, lastErrorAt: new Date().toISOString() });
-      await this.stateFile.save(this.state);
-      this.opts.log.warn('config sync failed', { peer, revision: snapshot.revision, reason: error.split('\n')[0] });
-      return { node: peer, ok: false, error, warnings: [], answeredAt: performance.now() };
-    }
+  pushToPeers(opts: { force?: boolean } = {}): Promise<PushOutcome[]> {
+    return this.peers.push(opts);
   }
 
   /** Asks each peer for its status (revision, drift, version) for `carpd status`. */
-  async refreshPeers(): Promise<void> {
-    await Promise.all(
-      this.peerNames().map(async (peer) => {
-        const record = this.peerRecord(peer);
-        try {
-          const s = (await this.client(peer).call(METHODS.status)) as XmlRpcStruct;
-          const drift = s.drift as XmlRpcStruct | undefined;
-          record.peerRevision = typeof s.revision === 'number' ? s.revision : record.peerRevision;
-          record.peerVersion = typeof s.carpdVersion === 'string' ? s.carpdVersion : record.peerVersion;
-          record.drift = Array.isArray(drift?.areas) ? drift.areas.filter((a): a is string => typeof a === 'string') : [];
-          record.lastSeenAt = new Date().toISOString();
-          delete record.statusError;
-        } catch (err) {
-          record.statusError = this.describeCallError(peer, err);
-        }
-      }),
-    );
-    await this.stateFile.save(this.state);
-  }
-
-  private peerRecord(peer: string): PeerRecord {
-    const address = syncAddresses(this.active.site, peer)[0] ?? '';
-    const r = (this.state.peers[peer] ??= { node: peer, address });
-    r.address = address;
-    return r;
-  }
-
-  private client(peer: string): XmlRpcClient {
-    const site = this.active.site;
-    const address = syncAddresses(site, peer)[0];
-    if (address === undefined) throw new Error(`${peer} has no address on ${site.sync.interface}`);
-    const family = address.includes(':') ? 6 : 4;
-    const local = syncAddresses(site, this.opts.node).find((a) => (a.includes(':') ? 6 : 4) === family);
-    return new XmlRpcClient({
-      host: address,
-      port: site.sync.port,
-      credentials: { user: site.sync.username, password: site.sync.password ?? '' },
-      ...(local === undefined ? {} : { localAddress: local }),
-      timeoutMs: this.opts.callTimeoutMs ?? 30_000,
-      verifyPeer: (fingerprint) => this.verifyPeer(peer, fingerprint),
-    });
-  }
-
-  private async verifyPeer(peer: string, offered: string): Promise<void> {
-    const node = this.active.site.nodes.find((n) => n.name === peer);
-    const decision = decidePin({
-      peer,
-      offered,
-      ...(node?.fingerprint === undefined ? {} : { configured: node.fingerprint }),
-      ...(this.state.pins[peer] === undefined ? {} : { stored: this.state.pins[peer] }),
-      tofu: this.active.site.sync.tofu !== false,
-      now: new Date(),
-    });
-    if (!decision.accept) throw new PeerCertificateError(decision.message, offered);
-    if (decision.pin !== undefined) {
-      this.state.pins[peer] = decision.pin;
-      await this.stateFile.save(this.state);
-      this.opts.log.warn(decision.log ?? `pinned ${peer}'s certificate`, { peer, fingerprint: decision.pin.fingerprint });
-    }
+  refreshPeers(): Promise<void> {
+    return this.peers.refresh();
   }
 
   /** `carpd sync trust PEER FINGERPRINT`: the admin's explicit acceptance of a peer's certificate. */
-  async trust(peer: string, fingerprint: string): Promise<string> {
-    if (!this.active.site.nodes.some((n) => n.name === peer && n.name !== this.opts.node)) throw new Error(`no peer "${peer}" in the site`);
-    const fp = normalizeFingerprint(fingerprint);
-    if (fp === undefined) throw new Error(`"${fingerprint}" is not a SHA-256 fingerprint (AB:CD:..., 32 pairs)`);
-    this.state.pins[peer] = { fingerprint: fp, at: new Date().toISOString(), how: 'trust' };
-    await this.stateFile.save(this.state);
-    this.opts.log.warn('peer certificate trusted by the admin', { peer, fingerprint: fp });
-    return fp;
-  }
-
-  private describeCallError(peer: string, err: unknown): string {
-    const target = `${peer} (${syncAddresses(this.active.site, peer)[0] ?? '?'}:${this.active.site.sync.port})`;
-    if (err instanceof XmlRpcFault) return `${target} refused: ${err.message}`;
-    if (err instanceof PeerCertificateError) return `${target}: ${err.message}`;
-    if (err instanceof HttpStatusError) {
-      if (err.status === 401) return `${target}: wrong user or password (HTTP 401): [sync] username/password must match on both nodes`;
-      if (err.status === 429) return `${target}: too many failed logins from this node, retry in ${err.retryAfterSec ?? '?'} s (HTTP 429)`;
-      return `${target}: ${err.message}`;
-    }
-    const code = (err as NodeJS.ErrnoException).code;
-    return `${target} unreachable: ${err instanceof Error ? err.message : String(err)}${code === 'ECONNREFUSED' ? ' (is carpd running there, with config_sync = yes?)' : ''}`;
-  }
-
-  // ---- the endpoint ---------------------------------------------------------------------
-
-  /** Starts, restarts (address, port or password changed) or stops the endpoint to match the active site. */
-  private async reconcileServer(): Promise<void> {
-    if (this.stopped || this.identity === undefined || this.opts.serve === false) return;
-    const site = this.active.site;
-    const spec = site.sync.configSync && site.sync.password !== undefined ? { addresses: syncAddresses(site, this.opts.node), port: site.sync.port, user: site.sync.username, password: site.sync.password } : undefined;
-    const key = JSON.stringify(spec ?? null);
-    if (key === this.serverKey) return;
-    clearTimeout(this.retryTimer);
-    await this.server?.stop();
-    this.server = undefined;
-    this.serverKey = key;
-    if (spec === undefined) return;
-    const server = new XmlRpcServer({
-      addresses: spec.addresses,
-      port: spec.port,
-      key: this.identity.key,
-      cert: this.identity.cert,
-      credentials: { user: spec.user, password: spec.password },
-      dispatcher: this.dispatcher,
-      log: this.opts.log,
-    });
-    try {
-      await server.start();
-      this.server = server;
-      this.serverError = undefined;
-      this.opts.log.info('xml-rpc endpoint listening', { on: server.listening.join(','), fingerprint: this.identity.fingerprint });
-    } catch (err) {
-      // Typically EADDRNOTAVAIL while the SYNC address is not configured yet: try again shortly.
-      this.serverError = firstLine(err);
-      this.serverKey = '';
-      this.opts.log.warn('xml-rpc endpoint not listening, retrying in 2 s', { on: spec.addresses.join(','), port: spec.port, reason: this.serverError });
-      this.retryTimer = setTimeout(() => void this.reconcileServer(), 2000);
-      this.retryTimer.unref();
-    }
+  trust(peer: string, fingerprint: string): Promise<string> {
+    return this.peers.trust(peer, fingerprint);
   }
 
   // ---- reading ------------------------------------------------------------------------
@@ -554,15 +367,10 @@ export class ConfigSync implements SyncEndpoint {
       revision: this.active.revision,
       areas: [...site.sync.areas],
       lastChange: this.lastChange,
-      endpoint: {
-        listening: this.server?.listening ?? [],
-        ...(this.identity === undefined ? {} : { fingerprint: this.identity.fingerprint }),
-        ...(this.serverError === undefined ? {} : { error: this.serverError }),
-        ...(this.server === undefined ? {} : { stats: { ...this.server.stats } }),
-      },
+      endpoint: this.endpoint?.status() ?? { listening: [] },
       ...(received === undefined ? {} : { received }),
       drift: { detected: drift.length > 0, areas: drift },
-      peers: this.peerNames().map((p) => this.peerRecord(p)),
+      peers: this.peers.records(),
       ...(this.lastApplyError === undefined ? {} : { lastApplyError: this.lastApplyError }),
     };
   }
@@ -626,14 +434,6 @@ export class ConfigSync implements SyncEndpoint {
   async historyInfo(): Promise<XmlRpcValue[]> {
     return (await this.history()).map((h) => toStruct(h));
   }
-}
-
-/** A node's addresses on the sync interface, IPv4 first: the endpoint's, never a VIP's. */
-export function syncAddresses(site: Site, nodeName: string): string[] {
-  const node = site.nodes.find((n) => n.name === nodeName);
-  const vips = new Set(site.vips.map((v) => formatIP(parseCidr(v.address))));
-  const ips = (node?.interfaces[site.sync.interface] ?? []).map((c) => formatIP(parseCidr(c))).filter((ip) => !vips.has(ip));
-  return [...ips.filter((a) => !a.includes(':')), ...ips.filter((a) => a.includes(':'))];
 }
 
 /** Plain JSON-ish record -> struct (undefined members dropped, nested arrays of strings kept). */

@@ -8,9 +8,11 @@
  *        (messages, versions), transaction.ts (all-or-nothing over injected
  *        services), pins.ts (certificate trust), diff.ts, peer-addresses.ts,
  *        coalesce.ts (one push at a time per peer, latest wins)
- * Shell: config-sync.ts (class ConfigSync), firewall-unit.ts (nft), history.ts
- *        and state.ts (files), methods.ts (XML-RPC table), control.ts and
- *        cli.ts (carpd's control socket and CLI), runner.ts (standalone, for rigs)
+ * Shell: config-sync.ts (class ConfigSync), endpoint.ts (the HTTPS server's
+ *        lifecycle), peers.ts (pushing, pinning, peer records), firewall-unit.ts
+ *        and election-unit.ts (services), history.ts and state.ts (files),
+ *        methods.ts (XML-RPC table), control.ts and cli.ts (carpd's control
+ *        socket and CLI), runner.ts (standalone, for rigs)
  */
 export * from './config-sync.js';
 export * from './areas.js';
@@ -28,3 +30,5 @@ export { electionUnit, type Reconfigurable } from './election-unit.js';
 export { nodeAddressWarnings } from './peer-addresses.js';
 export { syncMethods, type SyncEndpoint } from './methods.js';
 export { Coalescer } from './coalesce.js';
+export { Endpoint, type EndpointStatus } from './endpoint.js';
+export { Peers, type PushOutcome } from './peers.js';
