@@ -9,11 +9,12 @@
  *   - trust on first use is logged with the fingerprint fw2 reports;
  *   - history (who/when/from), diff; drift on the secondary is flagged on
  *     both nodes and replaced by the next sync;
- *   - a bad change rolled back on the primary is rolled back on both.
+ *   - a bad change rolled back on the primary is rolled back on both;
+ *   - a change made while fw2 is down reaches it once it is back (fw1 retries).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rigSkipReason, withRig } from './netns.js';
+import { rigSkipReason, waitUntil, withRig } from './netns.js';
 import { EXAMPLE_SITE, syncPair, withRulesBefore } from './configsync-rig.js';
 
 const skip = rigSkipReason();
@@ -114,6 +115,16 @@ describe('config sync: primary to secondary', { skip: skip ?? false }, () => {
         assert.match(nft, /ip saddr @blocklist-v4 counter drop/, fw.node);
       }
       assert.match((await fw1.cli(['config', 'history'])).stdout, /\* +4 .* admin|\* +4 .*rollback to revision 2/);
+
+      // fw2 is down during a change: fw1 keeps trying, backing off, until fw2 takes it.
+      await fw2.stop();
+      const whileDown = await fw1.applyText(changed.replace('198.51.100.67', '198.51.100.68'));
+      assert.ok(whileDown.ok && whileDown.synced === false);
+      assert.match((whileDown.peers as { error?: string }[])[0]?.error ?? '', /fw2 \(172\.16\.1\.2:8443\) unreachable: connect ECONNREFUSED 172\.16\.1\.2:8443/);
+      assert.match(fw1.proc.output, /config sync failed peer=fw2 revision=5 reason=.* retryInSec=5/);
+      await fw2.start();
+      await waitUntil(async () => /198\.51\.100\.68/.test(await fw2.nft()), { timeoutMs: 60_000, intervalMs: 200, what: 'fw1 to retry the push once fw2 is back' });
+      assert.equal((await fw1.status()).peers[0]?.lastError, undefined);
       assert.ok(fw1.proc.running && fw2.proc.running);
     });
   });

@@ -209,6 +209,7 @@ export class ConfigSync implements SyncEndpoint {
 
   async stop(): Promise<void> {
     clearInterval(this.refreshTimer);
+    this.peers.stop();
     await this.endpoint?.stop();
     await this.lock.catch(() => undefined);
   }

@@ -2,6 +2,13 @@
  * The primary's side of config sync: one pinned HTTPS client per peer,
  * pushes (one at a time per peer, latest state wins), status polls, and the
  * record of each peer that `carpd status` shows.
+ *
+ * A peer that could not be reached (down, rebooting, cable out) is pushed to
+ * again by itself, 5 s later, then 10, 20 ... up to 5 minutes apart, until
+ * it takes the config. A peer that answered with a refusal (a fault: wrong
+ * version, invalid config, apply failed; or a certificate or password
+ * problem) is not: that needs the admin, and the next change or
+ * `carpd sync push` tries again.
  */
 import { performance } from 'node:perf_hooks';
 import { HttpStatusError, PeerCertificateError, XmlRpcClient } from '../xmlrpc/client.js';
@@ -18,6 +25,9 @@ import { syncAddresses } from './sync-addresses.js';
 import type { ActiveSite, PeerPushResult, SyncLog } from './types.js';
 
 export type PushOutcome = PeerPushResult & { answeredAt: number };
+
+const FIRST_RETRY_MS = 5_000;
+const MAX_RETRY_MS = 300_000;
 
 export interface PeersOptions {
   node: string;
@@ -36,8 +46,18 @@ export interface PeersOptions {
 export class Peers {
   private readonly pushers = new Map<string, Coalescer<PushOutcome>>();
   private readonly forced = new Set<string>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  /** The last retry delay per peer, doubled each time it is still unreachable. */
+  private readonly backoff = new Map<string, number>();
+  private stopped = false;
 
   constructor(private readonly o: PeersOptions) {}
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+  }
 
   /** Every other node, when this one is the primary and config_sync is on. */
   names(): string[] {
@@ -56,14 +76,18 @@ export class Peers {
     return Promise.all(
       this.names().map((peer) => {
         if (opts.force) this.forced.add(peer);
-        let pusher = this.pushers.get(peer);
-        if (pusher === undefined) {
-          pusher = new Coalescer(() => this.pushOne(peer));
-          this.pushers.set(peer, pusher);
-        }
-        return pusher.schedule();
+        return this.pushPeer(peer);
       }),
     );
+  }
+
+  private pushPeer(peer: string): Promise<PushOutcome> {
+    let pusher = this.pushers.get(peer);
+    if (pusher === undefined) {
+      pusher = new Coalescer(() => this.pushOne(peer));
+      this.pushers.set(peer, pusher);
+    }
+    return pusher.schedule();
   }
 
   private async pushOne(peer: string): Promise<PushOutcome> {
@@ -88,6 +112,7 @@ export class Peers {
       Object.assign(record, { lastSuccessAt: new Date().toISOString(), syncedRevision: snapshot.revision, peerRevision: answer.revision, peerVersion: answer.carpdVersion, warnings, drift: [] });
       delete record.lastError;
       delete record.lastErrorAt;
+      this.cancelRetry(peer);
       await this.o.save();
       this.o.log.info('config synced', { peer, revision: snapshot.revision, peerRevision: answer.revision, changed: answer.changed, peerMs: answer.applyMs });
       return { node: peer, ok: true, revision: answer.revision, changed: answer.changed, applyMs: answer.applyMs, warnings, answeredAt };
@@ -95,9 +120,37 @@ export class Peers {
       const error = this.describe(peer, err);
       Object.assign(record, { lastError: error, lastErrorAt: new Date().toISOString() });
       await this.o.save();
-      this.o.log.warn('config sync failed', { peer, revision: snapshot.revision, reason: error.split('\n')[0] });
+      const retryMs = this.scheduleRetry(peer, err);
+      this.o.log.warn('config sync failed', { peer, revision: snapshot.revision, reason: error.split('\n')[0], retryInSec: retryMs === undefined ? undefined : retryMs / 1000 });
       return { node: peer, ok: false, error, warnings: [], answeredAt: performance.now() };
     }
+  }
+
+  /** Unreachable (not refused): push again later, backing off. Returns the delay, if any. */
+  private scheduleRetry(peer: string, err: unknown): number | undefined {
+    const refused = err instanceof XmlRpcFault || err instanceof PeerCertificateError || (err instanceof HttpStatusError && err.status !== 429 && err.status < 500);
+    if (refused || this.stopped) {
+      this.cancelRetry(peer);
+      return undefined;
+    }
+    const retryAfter = err instanceof HttpStatusError && err.retryAfterSec !== undefined ? err.retryAfterSec * 1000 : undefined;
+    const previous = this.backoff.get(peer);
+    const delayMs = retryAfter ?? Math.min(MAX_RETRY_MS, previous === undefined ? FIRST_RETRY_MS : previous * 2);
+    this.backoff.set(peer, delayMs);
+    clearTimeout(this.retryTimers.get(peer));
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(peer);
+      void this.pushPeer(peer);
+    }, delayMs);
+    timer.unref();
+    this.retryTimers.set(peer, timer);
+    return delayMs;
+  }
+
+  private cancelRetry(peer: string): void {
+    clearTimeout(this.retryTimers.get(peer));
+    this.retryTimers.delete(peer);
+    this.backoff.delete(peer);
   }
 
   /** Asks each peer for its status (revision, drift, version). */
