@@ -123,7 +123,9 @@ describe('config sync: primary to secondary', { skip: skip ?? false }, () => {
       assert.match((whileDown.peers as { error?: string }[])[0]?.error ?? '', /fw2 \(172\.16\.1\.2:8443\) unreachable: connect ECONNREFUSED 172\.16\.1\.2:8443/);
       assert.match(fw1.proc.output, /config sync failed peer=fw2 revision=5 reason=.* retryInSec=5/);
       await fw2.start();
-      await waitUntil(async () => /198\.51\.100\.68/.test(await fw2.nft()), { timeoutMs: 60_000, intervalMs: 200, what: 'fw1 to retry the push once fw2 is back' });
+      // fw2 loads the ruleset before it answers: wait for fw1 to have the answer too.
+      await waitUntil(async () => (await fw1.status()).peers[0]?.syncedRevision === 5, { timeoutMs: 60_000, intervalMs: 200, what: 'fw1 to retry the push once fw2 is back' });
+      assert.match(await fw2.nft(), /198\.51\.100\.68/);
       assert.equal((await fw1.status()).peers[0]?.lastError, undefined);
       assert.ok(fw1.proc.running && fw2.proc.running);
     });
