@@ -4,24 +4,8 @@ import {
   CARP_HEADER_LEN, type CarpConfig, type DropReason, type Election, ElectionNode, type Vrrp3Config,
   decodeCarp, decodeVrrp3, encodeCarp, encodeVrrp3, internetChecksum, parseIp, parseIpPacket, pseudoHeader,
 } from '../../src/agent/proto/index.js';
+import { prng } from './prng.js';
 
-/** mulberry32: small, seedable, good enough to drive a fuzzer deterministically. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return {
-    next, int,
-    pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] as T,
-    bytes: (n: number) => Uint8Array.from({ length: n }, () => int(256)),
-  };
-}
 
 const VHID = 42;
 const CARP_VIPS = ['192.0.2.1', '2001:db8::1'];

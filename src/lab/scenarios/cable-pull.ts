@@ -5,9 +5,7 @@ export const cablePull = {
   name: 'cable-pull',
   description: "the master's LAN link goes down: both VIPs move to the secondary; link back: they return",
   async run(s: ScenarioRun): Promise<void> {
-    const before = await s.waitForMaster(s.primary, 90_000);
-    s.report.masterBefore = before ? s.primary : undefined;
-    if (!s.check(`${s.primary} is master before the cable pull`, before !== undefined)) return;
+    if (!(await s.startSettled('the cable pull'))) return;
     const t0 = performance.now();
     await s.lab.setLink(s.primary, 'LAN', false);
     const moved = await s.waitForMaster(s.secondary, 30_000);

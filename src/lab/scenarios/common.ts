@@ -99,6 +99,20 @@ export class ScenarioRun {
     }
   }
 
+  /** The scenario's starting point: the primary holds every VIP. Records masterBefore; false (and a failed check) if not. */
+  async startSettled(what: string): Promise<boolean> {
+    const before = await this.waitForMaster(this.primary, 90_000);
+    this.report.masterBefore = before ? this.primary : undefined;
+    return this.check(`${this.primary} is master before ${what}`, before !== undefined);
+  }
+
+  /** The LAN's IPv4 VIP: what the client uses as its gateway and pings. */
+  get lanVip(): { address: string; protocol: string; advbase: number; intervalMs?: number } {
+    const v = this.lab.site.vips.find((x) => x.interface === 'LAN' && !x.address.includes(':'));
+    if (!v) throw new Error(`${this.lab.topo.site} has no IPv4 VIP on LAN`);
+    return { ...v, address: v.address.split('/')[0]! };
+  }
+
   async waitForMaster(node: string, timeoutMs: number): Promise<{ states: NodeStates; ms: number } | undefined> {
     const r = await this.waitUntil(async () => {
       const s = await this.states();
@@ -117,6 +131,32 @@ export class ScenarioRun {
         return parsePing(String(r.all ?? ''), intervalMs);
       },
     };
+  }
+
+  recordPing(p: PingResult): void {
+    this.report.pingSent = p.sent;
+    this.report.pingLost = p.lost;
+    this.report.outageMs = p.outageMs;
+  }
+
+  /**
+   * Ping the LAN VIP from the client while `action` makes `to` the master;
+   * records takeoverMs (from the action to carpd on `to` reporting MASTER for
+   * every VIP), masterAfter and the ping figures.
+   */
+  async handover(to: string, action: () => Promise<void>, tailMs = 1000): Promise<{ moved: boolean; ping: PingResult }> {
+    const ping = this.startPing('client', this.lanVip.address, 10);
+    await sleep(1000);
+    const t0 = performance.now();
+    await action();
+    const moved = await this.waitForMaster(to, 30_000);
+    const takeoverMs = performance.now() - t0;
+    await sleep(tailMs);
+    const p = await ping.stop();
+    this.report.takeoverMs = moved ? Math.round(takeoverMs) : undefined;
+    this.report.masterAfter = moved ? to : this.report.masterAfter;
+    this.recordPing(p);
+    return { moved: moved !== undefined, ping: p };
   }
 
   recordNodes(states: NodeStates): void {

@@ -9,28 +9,14 @@ export const powerOff = {
   name: 'power-off',
   description: 'hard power-off of the master: the secondary takes over; power back: the primary preempts',
   async run(s: ScenarioRun): Promise<void> {
-    const before = await s.waitForMaster(s.primary, 90_000);
-    s.report.masterBefore = before ? s.primary : undefined;
-    if (!s.check(`${s.primary} is master before the power-off`, before !== undefined)) return;
-    const lanVip = s.lab.site.vips.find((v) => v.interface === 'LAN' && !v.address.includes(':'))!;
-    const target = lanVip.address.split('/')[0]!;
-    const vip = lanVip;
+    if (!(await s.startSettled('the power-off'))) return;
+    const vip = s.lanVip;
+    const target = vip.address;
     // CARP master-down bound: 3 x advbase + skew/256 s (VRRPv3: 3 x interval + skew time), plus TCG slack.
     const boundMs = vip.protocol === 'carp' ? 3 * vip.advbase * 1000 + 1000 : 3 * (vip.intervalMs ?? 1000) + 1000;
 
-    const ping = s.startPing('client', target, 10);
-    await new Promise((r) => setTimeout(r, 1000));
-    const t0 = performance.now();
-    await s.lab.powerOff(s.primary);
-    const takeover = await s.waitForMaster(s.secondary, 30_000);
-    await new Promise((r) => setTimeout(r, 1500));
-    const p = await ping.stop();
-    s.report.takeoverMs = takeover ? Math.round(performance.now() - t0 - 1500) : undefined;
-    s.report.masterAfter = takeover ? s.secondary : undefined;
-    s.report.pingSent = p.sent;
-    s.report.pingLost = p.lost;
-    s.report.outageMs = p.outageMs;
-    s.check(`${s.secondary} is master of every VIP after ${s.primary} lost power`, takeover !== undefined);
+    const { moved, ping: p } = await s.handover(s.secondary, () => s.lab.powerOff(s.primary), 1500);
+    s.check(`${s.secondary} is master of every VIP after ${s.primary} lost power`, moved);
     s.check(`client traffic to ${target} resumed`, p.received > 0 && p.outageMs < 60_000, `${p.lost} of ${p.sent} lost, outage ${p.outageMs} ms`);
     s.check(`outage within the protocol bound (${boundMs} ms incl. 1 s slack)`, p.outageMs <= boundMs + 1000, `${p.outageMs} ms`);
 

@@ -12,15 +12,10 @@ export const settle = {
     s.report.masterAfter = s.report.masterBefore;
     s.check(`${s.primary} is MASTER of every VIP and ${s.secondary} BACKUP`, settled !== undefined, JSON.stringify(states));
     s.check('no VIP has two masters', s.noSplitBrain(states));
-    const lan = s.lab.site.vips.find((v) => v.interface === 'LAN' && !v.address.includes(':'));
-    if (lan) {
-      const ping = s.startPing('client', lan.address.split('/')[0]!, 10);
-      await new Promise((r) => setTimeout(r, 2000));
-      const p = await ping.stop();
-      s.report.pingSent = p.sent;
-      s.report.pingLost = p.lost;
-      s.report.outageMs = p.outageMs;
-      s.check(`client pings the LAN VIP ${lan.address}`, p.received > 0 && p.lost === 0, `${p.received}/${p.sent} replies`);
-    }
+    const ping = s.startPing('client', s.lanVip.address, 10);
+    await new Promise((r) => setTimeout(r, 2000));
+    const p = await ping.stop();
+    s.recordPing(p);
+    s.check(`client pings the LAN VIP ${s.lanVip.address}`, p.received > 0 && p.lost === 0, `${p.received}/${p.sent} replies`);
   },
 };

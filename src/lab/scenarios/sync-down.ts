@@ -8,18 +8,14 @@ export const syncDown = {
   name: 'sync-down',
   description: 'SYNC link cut: no split brain on the data plane; link back: nothing moved',
   async run(s: ScenarioRun): Promise<void> {
-    const before = await s.waitForMaster(s.primary, 90_000);
-    s.report.masterBefore = before ? s.primary : undefined;
-    if (!s.check(`${s.primary} is master before the SYNC cut`, before !== undefined)) return;
+    if (!(await s.startSettled('the SYNC cut'))) return;
     await s.lab.setLink(s.primary, 'SYNC', false);
-    const target = s.lab.site.vips.find((v) => v.interface === 'LAN' && !v.address.includes(':'))!.address.split('/')[0]!;
+    const target = s.lanVip.address;
     const ping = s.startPing('client', target, 10);
     await new Promise((r) => setTimeout(r, 5000));
     const p = await ping.stop();
     const during = await s.states();
-    s.report.pingSent = p.sent;
-    s.report.pingLost = p.lost;
-    s.report.outageMs = p.outageMs;
+    s.recordPing(p);
     s.report.masterAfter = s.soleMaster(during);
     s.check('no VIP has two masters with SYNC down', s.noSplitBrain(during), JSON.stringify(during));
     s.check(`${s.primary} stays master (SYNC is not a CARP interface)`, s.soleMaster(during) === s.primary);
