@@ -213,14 +213,26 @@ export class Lab {
     }
   }
 
-  /** A handle on a running VM (attached to its console). */
+  private readonly vms = new Map<string, Machine>();
+
+  /** A handle on a running VM, kept while that VM (that PID) runs, so its exec channel is reused. */
   async vm(name: string): Promise<Machine> {
     const node = this.topo.nodes.find((n) => n.name === name);
     const st = this.state?.nodes[name];
     if (!node || !st) throw new UserError(`no VM "${name}" in lab ${this.topo.name} (VMs: ${this.topo.nodes.map((n) => n.name).join(', ')})`);
+    const cached = this.vms.get(name);
+    if (cached?.pid === st.pid && cached.running) return cached;
+    cached?.detach();
     const m = this.machine(node, st.overlay);
-    await m.attach(st.pid);
+    m.attach(st.pid);
+    this.vms.set(name, m);
     return m;
+  }
+
+  /** Let go of every VM handle (sockets), e.g. before the process exits. */
+  detachAll(): void {
+    for (const m of this.vms.values()) m.detach();
+    this.vms.clear();
   }
 
   /** Power a VM off hard (QEMU killed, like pulling the power cord). */

@@ -166,10 +166,10 @@ export class Machine {
   }
 
   /** Take over a daemonized VM another process started. */
-  async attach(pid: number): Promise<void> {
+  /** Take over a daemonized VM another process started (exec connects to ttyS1 when first used). */
+  attach(pid: number): void {
     this.pidValue = pid;
     if (!this.running) throw new Error(`${this.opts.name}: not running (pid ${pid})`);
-    this.console = await SerialConsole.connect(this.opts.name, this.paths.consoleSock, { alive: () => this.running });
   }
 
   async waitForConsole(re: RegExp, timeoutMs: number, since = 0): Promise<RegExpExecArray> {

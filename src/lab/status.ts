@@ -26,13 +26,9 @@ export interface CarpdStatus {
 
 export async function carpdStatus(lab: Lab, node: string, timeoutMs = 30_000): Promise<CarpdStatus> {
   const vm = await lab.vm(node);
-  try {
-    const r = await vm.exec('carpd status --json', timeoutMs);
-    if (r.exitCode !== 0) throw new Error(`carpd status on ${node} exited ${r.exitCode}: ${r.stdout.trim()}`);
-    return JSON.parse(r.stdout) as CarpdStatus;
-  } finally {
-    vm.detach();
-  }
+  const r = await vm.exec('carpd status --json', timeoutMs);
+  if (r.exitCode !== 0) throw new Error(`carpd status on ${node} exited ${r.exitCode}: ${r.stdout.trim()}`);
+  return JSON.parse(r.stdout) as CarpdStatus;
 }
 
 export async function vipStates(lab: Lab, node: string): Promise<Record<string, string>> {

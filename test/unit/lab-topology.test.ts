@@ -49,7 +49,9 @@ test('ping parsing: loss and the longest gap between replies', () => {
   const r = parsePing(lines.join('\n'), 10);
   assert.equal(r.sent, 100);
   assert.equal(r.lost, 30);
-  assert.ok(Math.abs(r.outageMs - 300) <= 1, String(r.outageMs));
-  const clean = parsePing('[1.000000] 64 bytes from x: icmp_seq=1\n[1.050000] 64 bytes from x: icmp_seq=2\n2 packets transmitted, 2 received', 10);
-  assert.equal(clean.outageMs, 0, 'no lost packet, no outage: a slow reply is jitter');
+  assert.equal(r.outageMs, 300, '30 consecutive requests lost at 10 ms');
+  assert.ok(Math.abs(r.maxGapMs - 310) <= 1, String(r.maxGapMs));
+  const stalled = parsePing('[1.000000] 64 bytes from x: icmp_seq=1\n[1.800000] 64 bytes from x: icmp_seq=2\n2 packets transmitted, 2 received', 10);
+  assert.equal(stalled.outageMs, 0, 'nothing lost: a pinger that was not scheduled is not an outage');
+  assert.equal(stalled.maxGapMs, 800);
 });

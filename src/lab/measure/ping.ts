@@ -1,44 +1,37 @@
 /**
- * What a client saw while pinging through a VIP: parsed from iputils ping
- * run with -D (a timestamp on every reply). The outage is the longest
- * stretch without replies, which is what a user feels during a failover.
+ * What a client saw while pinging through a VIP, parsed from iputils ping
+ * run with -D. The outage is the longest run of consecutive lost echo
+ * requests times the interval: the standard loss-based figure. (Gaps between
+ * reply timestamps would also count moments when the pinger itself was not
+ * scheduled, which happens when QEMU VMs keep every host core busy.)
  */
 export interface PingResult {
   sent: number;
   received: number;
   lost: number;
-  /** Longest gap between consecutive replies minus the interval, in ms (0 when nothing was lost). */
+  /** Longest run of consecutive lost requests x interval, in ms. */
   outageMs: number;
-  /** When the longest gap started (epoch ms), for lining up with other events. */
-  outageStartMs?: number;
+  /** Longest gap between two replies, in ms: an upper bound that includes pinger stalls. */
+  maxGapMs: number;
 }
 
 export function parsePing(output: string, intervalMs: number): PingResult {
-  const stamps: number[] = [];
-  const seqs = new Set<number>();
+  const replies = new Map<number, number>(); // seq -> epoch ms
   for (const line of output.split('\n')) {
     const m = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)/.exec(line);
-    if (m && !seqs.has(Number(m[2]))) {
-      seqs.add(Number(m[2]));
-      stamps.push(Number(m[1]) * 1000);
-    }
+    if (m && !replies.has(Number(m[2]))) replies.set(Number(m[2]), Number(m[1]) * 1000);
   }
   const summary = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(output);
-  const sent = summary ? Number(summary[1]) : stamps.length;
-  const received = summary ? Number(summary[2]) : stamps.length;
-  let outageMs = 0;
-  let outageStartMs: number | undefined;
-  for (let i = 1; i < stamps.length; i++) {
-    const gap = stamps[i]! - stamps[i - 1]! - intervalMs;
-    if (gap > outageMs) {
-      outageMs = gap;
-      outageStartMs = stamps[i - 1];
-    }
+  const sent = summary ? Number(summary[1]) : replies.size;
+  const received = summary ? Number(summary[2]) : replies.size;
+  let run = 0;
+  let longest = 0;
+  for (let seq = 1; seq <= sent; seq++) {
+    run = replies.has(seq) ? 0 : run + 1;
+    longest = Math.max(longest, run);
   }
-  // Without a lost packet a long gap is scheduling jitter, not an outage.
-  if (sent - received === 0) {
-    outageMs = 0;
-    outageStartMs = undefined;
-  }
-  return { sent, received, lost: Math.max(0, sent - received), outageMs: Math.round(outageMs), outageStartMs };
+  const stamps = [...replies.entries()].sort((a, b) => a[0] - b[0]).map(([, t]) => t);
+  let maxGap = 0;
+  for (let i = 1; i < stamps.length; i++) maxGap = Math.max(maxGap, stamps[i]! - stamps[i - 1]!);
+  return { sent, received, lost: Math.max(0, sent - received), outageMs: longest * intervalMs, maxGapMs: Math.round(maxGap) };
 }

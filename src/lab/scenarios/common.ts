@@ -75,12 +75,15 @@ export class ScenarioRun {
     return out;
   }
 
-  /** The node holding every VIP as MASTER while every other node is BACKUP for all of them; undefined otherwise. */
+  /**
+   * The node holding every VIP as MASTER while no other node is MASTER of any
+   * (BACKUP, or INIT on a node whose link is down); undefined otherwise.
+   */
   soleMaster(states: NodeStates): string | undefined {
     const masters = Object.entries(states).filter(([, v]) => this.vipNames.every((n) => v[n] === 'MASTER'));
     if (masters.length !== 1) return undefined;
-    const others = Object.entries(states).filter(([n, v]) => n !== masters[0]![0] && Object.keys(v).length > 0);
-    return others.every(([, v]) => this.vipNames.every((n) => v[n] === 'BACKUP')) ? masters[0]![0] : undefined;
+    const others = Object.entries(states).filter(([n]) => n !== masters[0]![0]);
+    return others.every(([, v]) => this.vipNames.every((n) => v[n] !== 'MASTER')) ? masters[0]![0] : undefined;
   }
 
   /** No VIP is MASTER on two nodes at once. */
