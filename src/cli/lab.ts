@@ -94,13 +94,9 @@ export async function labCommand(argv: string[]): Promise<number> {
         return r.exitCode ?? 1;
       }
       const vm = await lab.vm(target);
-      try {
-        const r = await vm.exec(command, 120_000);
-        process.stdout.write(r.stdout ? r.stdout + '\n' : '');
-        return r.exitCode;
-      } finally {
-        vm.detach();
-      }
+      const r = await vm.exec(command, 120_000);
+      process.stdout.write(r.stdout ? r.stdout + '\n' : '');
+      return r.exitCode;
     }
     case 'scenario': {
       const name = rest[0];
