@@ -8,7 +8,8 @@
  *     `carpd status` (human and --json) reports it all.
  *   - Never two masters: not after a negative demotion of the backup (it
  *     takes over, the old master steps down), not across restarts of either
- *     carpd, checked continuously (as FreeBSD's tests/sys/netinet/carp.sh does).
+ *     carpd, not when a new config changes one VIP (the others keep running),
+ *     checked continuously (as FreeBSD's tests/sys/netinet/carp.sh does).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -128,6 +129,17 @@ describe('carpd basics', { skip: skip ?? false }, () => {
       await Promise.all([c1.restart(), c2.restart()]);
       await waitStates([c1, c2], 'lan', { fw1: 'MASTER', fw2: 'BACKUP' });
       await waitHolder([fw1, fw2], HA.vip.LAN, { expect: fw1, stableMs: 1000 });
+
+      // A config applied on fw1 that makes it the worse node for lan only: lan moves, wan stays put.
+      const wanSince = (await c1.vip('wan')).lastTransition?.at;
+      const worse = rigSite([{ ...VIPS.lan, protocol: 'vrrp3', intervalMs: 100, advskew: 150 }, { ...VIPS.wan, protocol: 'vrrp3', intervalMs: 100, advskew: 20 }]);
+      const file = fw1.writeFile('worse.ini', worse);
+      assert.match(await c1.cli(['config', 'apply', file]), /config applied/);
+      await waitStates([c1, c2], 'lan', { fw1: 'BACKUP', fw2: 'MASTER' });
+      assert.equal((await c1.vip('lan')).effectivePriority, 104); // fw2 still runs 134
+      assert.equal((await c1.vip('wan')).state, 'MASTER');
+      assert.equal((await c1.vip('wan')).lastTransition?.at, wanSince, 'the unchanged VIP kept running');
+      assert.match(c1.proc.output, /elections reconfigured kept=1 removed=1 added=1/);
       assert.deepEqual(await watch.stop(), [], 'never two masters at once');
       assert.deepEqual(await vipHolders([fw1, fw2], HA.vip.WAN), [fw1]);
     });

@@ -210,7 +210,8 @@ export function watchMasters(nodes: Carpd[], vips: string[], everyMs = 100): { s
   const before = new Map<string, string>();
   let on = true;
   const loop = (async () => {
-    while (on) {
+    // Ends by itself once every carpd is gone (a failed test that never calls stop()).
+    while (on && nodes.some((n) => n.proc.running)) {
       const states = await Promise.all(nodes.map((n) => n.status().then((s) => s.vips, () => [])));
       for (const vip of vips) {
         const masters = nodes

@@ -86,25 +86,18 @@ export class AdvertSockets {
     }
   }
 
-  ifindexOf(iface: string, family: Family): number | undefined {
-    return this.#entries.get(socketKey(iface, family))?.sock?.ifindex;
-  }
-
   /** Send one advert; errors (link down, address gone) are counted, never thrown. */
   send(iface: string, family: Family, payload: Uint8Array, dst: string, src?: string): boolean {
-    const e = this.#entries.get(socketKey(iface, family));
-    if (!e?.sock || e.sock.closed) {
-      if (e) e.stats.sendErrors++;
-      if (!this.ensure(iface, family)) return false;
-    }
-    const entry = this.#entries.get(socketKey(iface, family)) as Entry;
+    const ready = this.ensure(iface, family); // reopens a socket that could not be opened before
+    const e = this.#entries.get(socketKey(iface, family)) as Entry;
     try {
-      (entry.sock as RawSocket).send(payload, dst, undefined, src);
-      entry.stats.sent++;
+      if (!ready || !e.sock) throw new Error(e.stats.lastError ?? 'no socket');
+      e.sock.send(payload, dst, undefined, src);
+      e.stats.sent++;
       return true;
     } catch (err) {
-      entry.stats.sendErrors++;
-      entry.stats.lastError = (err as Error).message;
+      e.stats.sendErrors++;
+      e.stats.lastError = (err as Error).message;
       return false;
     }
   }
