@@ -3,7 +3,11 @@
  * dies or hands over, carpd side by side with ucarp and keepalived on the
  * same namespace rig, in one run. Prints figures; asserts nothing about time.
  *
- *   node dist/test/bench/failover.js [--runs 5] [--idle 60] [--json] [--only carp,vrrp100,handover,vrrp10,idle,resources]
+ *   node dist/test/bench/failover.js [--runs 7] [--idle 60] [--json] [--only carp,vrrp100,handover,vrrp10,idle,resources]
+ *
+ * --json prints the figures as JSON on stdout (the running commentary stays on stderr).
+ * The kill lands at a random moment of the advert cycle, so single runs
+ * spread over one advert interval: compare medians (and means) of several.
  *
  * Topology: test/rig/topology.ts (fw1, fw2; client on LAN, upstream on WAN).
  * The client pings the upstream host every 10 ms through the LAN VIP (its
@@ -37,7 +41,7 @@ import { type Carpd, type PingResult, type RigVip, VIPS, rigSite, startCarpd, st
 
 const { values: flags } = parseArgs({
   options: {
-    runs: { type: 'string', default: '5' },
+    runs: { type: 'string', default: '7' },
     idle: { type: 'string', default: '60' },
     json: { type: 'boolean', default: false },
     only: { type: 'string' },
@@ -47,7 +51,7 @@ const RUNS = Math.max(1, Number(flags.runs));
 const IDLE_S = Math.max(1, Number(flags.idle));
 const ONLY = flags.only ? new Set(flags.only.split(',')) : null;
 const UPSTREAM = '203.0.113.10';
-const say = (msg: string) => { if (!flags.json) process.stderr.write(`${msg}\n`); };
+const say = (msg: string) => process.stderr.write(`${msg}\n`); // stdout carries the JSON
 
 // ------------------------------------------------------------------ peers
 
@@ -240,6 +244,7 @@ function median(xs: number[]): number {
 interface Compared {
   runs: Record<string, RunResult[]>;
   medianOutageMs: Record<string, number>;
+  meanOutageMs: Record<string, number>;
   medianLost: Record<string, number>;
   /** carpd / peer, on the median outage (longest gap between replies). */
   ratio?: number;
@@ -249,13 +254,15 @@ interface Compared {
 
 function compare(runs: Record<string, RunResult[]>, ours = 'carpd'): Compared {
   const medianOutageMs: Record<string, number> = {};
+  const meanOutageMs: Record<string, number> = {};
   const medianLost: Record<string, number> = {};
   for (const [k, rs] of Object.entries(runs)) {
     medianOutageMs[k] = median(rs.map((r) => r.outageMs));
+    meanOutageMs[k] = Math.round(rs.reduce((n, r) => n + r.outageMs, 0) / rs.length);
     medianLost[k] = median(rs.map((r) => r.lost));
   }
   const other = Object.keys(runs).find((k) => k !== ours);
-  const c: Compared = { runs, medianOutageMs, medianLost };
+  const c: Compared = { runs, medianOutageMs, meanOutageMs, medianLost };
   const r2 = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   if (other && medianOutageMs[other]) c.ratio = r2(medianOutageMs[ours] as number, medianOutageMs[other] as number);
   if (other && medianLost[other]) c.ratioLost = r2(medianLost[ours] as number, medianLost[other] as number);
@@ -265,7 +272,7 @@ function compare(runs: Record<string, RunResult[]>, ours = 'carpd'): Compared {
 function printCompared(title: string, c: Compared): void {
   say(`${title}:`);
   for (const k of Object.keys(c.runs)) {
-    say(`  ${k.padEnd(11)} median outage ${String(c.medianOutageMs[k]).padStart(5)} ms, median lost ${c.medianLost[k]} pings  (runs: ${(c.runs[k] ?? []).map((r) => r.outageMs).join(', ')})`);
+    say(`  ${k.padEnd(11)} median outage ${String(c.medianOutageMs[k]).padStart(5)} ms (mean ${c.meanOutageMs[k]}), median lost ${c.medianLost[k]} pings  (runs: ${(c.runs[k] ?? []).map((r) => r.outageMs).join(', ')})`);
   }
   const other = Object.keys(c.runs).find((k) => k !== 'carpd');
   if (c.ratio !== undefined) say(`  ratio carpd / ${other}: ${c.ratio} (outage)${c.ratioLost !== undefined ? `, ${c.ratioLost} (lost pings)` : ''}`);
@@ -399,9 +406,12 @@ async function main(): Promise<void> {
       await settle(t, t.fw1, [...vips], 500);
       const c2 = await startCarpd(t.fw2, 'fw2', site);
       await sleep(4000);
+      const adverts = async () => (await c1.status()).vips.reduce((n, v) => n + (v.counters?.sent ?? 0), 0);
+      const sent0 = await adverts();
       const [m, b] = await usage([c1.proc, c2.proc], 20);
-      say(`resources, ${label}, idle 20 s: master ${m?.cpuPercent}% CPU ${m?.rssMb} MB RSS; backup ${b?.cpuPercent}% CPU ${b?.rssMb} MB RSS`);
-      res[label] = { master: m, backup: b };
+      const advertsPerSecond = Math.round(((await adverts()) - sent0) / 20);
+      say(`resources, ${label}, idle 20 s: master ${m?.cpuPercent}% CPU ${m?.rssMb} MB RSS (${advertsPerSecond} adverts/s sent); backup ${b?.cpuPercent}% CPU ${b?.rssMb} MB RSS`);
+      res[label] = { master: m, backup: b, advertsPerSecond };
       await c1.stop();
       await c2.stop();
     }
