@@ -17,12 +17,15 @@ import { encodeVrrp3 } from '../../src/agent/proto/index.js';
 const EXAMPLE = readFileSync(new URL('../../../build/sites/ha-pair.ini', import.meta.url), 'utf8');
 
 /** The example with VRRPv3 10 ms VIPs: lan (LAN, 192.168.1.1) and wan (WAN, 203.0.113.10). */
-function site(extra = ''): Site {
-  const text = EXAMPLE
+function siteText(extra = ''): string {
+  return EXAMPLE
     .replace(/\[vip "wan"\][^[]*/, '[vip "wan"]\ninterface = WAN\naddress = 203.0.113.10/24\nvhid = 49\nprotocol = vrrp3\ninterval_ms = 10\n' + extra + '\n')
     .replace(/\[vip "lan"\][^[]*/, '[vip "lan"]\ninterface = LAN\naddress = 192.168.1.1/24\nvhid = 1\nprotocol = vrrp3\ninterval_ms = 10\n\n')
     .replace(/\[vip "lan6"\][^[]*/, '');
-  return parseSite(text, 'test.ini');
+}
+
+function site(extra = ''): Site {
+  return parseSite(siteText(extra), 'test.ini');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -233,6 +236,19 @@ describe('carp service (fake I/O)', () => {
     await until(() => r.state('wan') === 'MASTER', 'wan again');
     assert.equal(r.carp.status().vips.find((v) => v.name === 'wan')?.effectivePriority, 249);
     assert.deepEqual(await r.carp.reconfigure(site('advskew = 5')), { kept: 2, removed: 0, added: 0 });
+    await r.carp.stop();
+  });
+
+  it('a port left without VIPs by a new config stops demoting the node', async () => {
+    const r = new Rig();
+    await r.carp.start(site());
+    await until(() => r.state('wan') === 'MASTER', 'MASTER');
+    r.links.set('LAN', false);
+    await until(() => r.carp.status().demotion.counter === 240, 'demoted by the LAN link');
+    const noLan = parseSite(siteText().replace(/\[vip "lan"\][^[]*/, '').replace(/\[dhcp "lan"\][^[]*/, '').replace(/\[dns "resolver"\][^[]*/, ''), 'nolan.ini');
+    await r.carp.reconfigure(noLan);
+    assert.deepEqual(r.carp.status().demotion.reasons, {});
+    assert.equal(r.carp.status().vips.find((v) => v.name === 'wan')?.effectivePriority, 254);
     await r.carp.stop();
   });
 });

@@ -274,6 +274,11 @@ export class CarpService extends EventEmitter {
     await this.#holder.remove(gone.map((r) => r.plan));
     for (const r of gone) this.#forget(r);
     await this.#add(fresh);
+    // A port that no longer carries any VIP no longer demotes the node, up or down.
+    const ports = new Set(this.#rts.map((r) => r.plan.interface));
+    for (const reason of Object.keys(this.node.demotion.snapshot().reasons)) {
+      if (reason.startsWith('link:') && !ports.has(reason.slice(5))) this.#apply(this.node.demote(reason, null, this.#now()));
+    }
     return { kept: this.#rts.length - fresh.length, removed: gone.length, added: fresh.length };
   }
 
