@@ -43,7 +43,7 @@ export async function scratchDir(prefix: string): Promise<string> {
 }
 
 /** A VM booting an overlay of the node's image, with three isolated NICs (QEMU hubs that lead nowhere). */
-export async function machineFor(report: BuildReport, firmware: Firmware, workDir: string, name = report.node): Promise<Machine> {
+export async function machineFor(report: BuildReport, firmware: Firmware, workDir: string, name = report.node, nicModel = 'e1000'): Promise<Machine> {
   const overlay = join(workDir, `${name}.qcow2`);
   await createOverlay(qcow2Of(report), overlay, 'qcow2');
   return new Machine({
@@ -53,7 +53,7 @@ export async function machineFor(report: BuildReport, firmware: Firmware, workDi
     workDir,
     accel: await chooseAccel(await kernelFromImage(rawOf(report), join(workDir, 'vmlinuz'))),
     memoryMiB: 768,
-    nics: [0, 1, 2].map((i) => ({ netdev: `hubport,id=n${i},hubid=${i}` })),
+    nics: [0, 1, 2].map((i) => ({ netdev: `hubport,id=n${i},hubid=${i}`, model: nicModel })),
   });
 }
 
