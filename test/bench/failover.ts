@@ -3,7 +3,7 @@
  * dies or hands over, carpd side by side with ucarp and keepalived on the
  * same namespace rig, in one run. Prints figures; asserts nothing about time.
  *
- *   node dist/test/bench/failover.js [--runs 7] [--idle 60] [--json] [--only carp,vrrp100,handover,vrrp10,idle,resources]
+ *   node dist/test/bench/failover.js [--runs 7] [--vrrp-runs 15] [--idle 60] [--json] [--only carp,vrrp100,handover,vrrp10,idle,resources]
  *
  * --json prints the figures as JSON on stdout (the running commentary stays on stderr).
  * The kill lands at a random moment of the advert cycle, so single runs
@@ -42,12 +42,15 @@ import { type Carpd, type PingResult, type RigVip, VIPS, rigSite, startCarpd, st
 const { values: flags } = parseArgs({
   options: {
     runs: { type: 'string', default: '7' },
+    'vrrp-runs': { type: 'string', default: '15' },
     idle: { type: 'string', default: '60' },
     json: { type: 'boolean', default: false },
     only: { type: 'string' },
   },
 });
 const RUNS = Math.max(1, Number(flags.runs));
+/** VRRPv3 runs are short: more of them, so the kill's random phase in the advert cycle averages out. */
+const VRRP_RUNS = Math.max(1, Number(flags['vrrp-runs']));
 const IDLE_S = Math.max(1, Number(flags.idle));
 const ONLY = flags.only ? new Set(flags.only.split(',')) : null;
 const UPSTREAM = '203.0.113.10';
@@ -278,6 +281,16 @@ function printCompared(title: string, c: Compared): void {
   if (c.ratio !== undefined) say(`  ratio carpd / ${other}: ${c.ratio} (outage)${c.ratioLost !== undefined ? `, ${c.ratioLost} (lost pings)` : ''}`);
 }
 
+/** Hard failovers of each implementation in turn on the same rig; medians and ratios. */
+async function compareFailovers(t: HaTopology, title: string, vips: RigVip[], impls: Impl[], recoverMs: number, n = RUNS): Promise<Compared> {
+  say(`hard failover, ${title} (${n} runs each)`);
+  const runs: Record<string, RunResult[]> = {};
+  for (const impl of impls) runs[impl.name] = await hardFailovers(t, impl, vips, n, recoverMs);
+  const c = compare(runs);
+  printCompared(`${title}: ${impls.map((i) => i.name).join(' vs ')}`, c);
+  return c;
+}
+
 // ------------------------------------------------------------- resources
 
 function cpuTicks(pid: number): number {
@@ -328,24 +341,12 @@ async function section<T>(name: string, fn: (t: HaTopology) => Promise<T>): Prom
 }
 
 async function main(): Promise<void> {
-  const out: Record<string, unknown> = { runs: RUNS, idleSeconds: IDLE_S, at: new Date().toISOString() };
+  const out: Record<string, unknown> = { runs: RUNS, vrrpRuns: VRRP_RUNS, idleSeconds: IDLE_S, at: new Date().toISOString() };
   const carp = [VIPS.lan, VIPS.wan].map((v) => ({ ...v, protocol: 'carp' as const, advbase: 1 }));
   const vrrp = (ms: number) => [VIPS.lan, VIPS.wan].map((v) => ({ ...v, protocol: 'vrrp3' as const, intervalMs: ms }));
 
-  out.carp = await section('carp', async (t) => {
-    say(`hard failover, CARP advbase 1 (${RUNS} runs each)`);
-    const c = compare({ carpd: await hardFailovers(t, carpdImpl(carp), carp, RUNS, 5000), ucarp: await hardFailovers(t, ucarpImpl(carp), carp, RUNS, 5000) });
-    printCompared('CARP advbase 1: carpd vs ucarp', c);
-    return c;
-  });
-
-  out.vrrp100 = await section('vrrp100', async (t) => {
-    say(`hard failover, VRRPv3 100 ms (${RUNS} runs each)`);
-    const v = vrrp(100);
-    const c = compare({ carpd: await hardFailovers(t, carpdImpl(v), v, RUNS, 1500), keepalived: await hardFailovers(t, keepalivedImpl(v), v, RUNS, 1500) });
-    printCompared('VRRPv3 100 ms: carpd vs keepalived', c);
-    return c;
-  });
+  out.carp = await section('carp', (t) => compareFailovers(t, 'CARP advbase 1', carp, [carpdImpl(carp), ucarpImpl(carp)], 5000));
+  out.vrrp100 = await section('vrrp100', (t) => compareFailovers(t, 'VRRPv3 100 ms', vrrp(100), [carpdImpl(vrrp(100)), keepalivedImpl(vrrp(100))], 1500, VRRP_RUNS));
 
   out.handover = await section('handover', async (t) => {
     say(`planned handover (${RUNS} runs each)`);
@@ -366,13 +367,7 @@ async function main(): Promise<void> {
     return { baseline, ...c, toVip, carpdCarp: { runs: carpCarp, medianLost: median(carpCarp.map((r) => r.lost)) } };
   });
 
-  out.vrrp10 = await section('vrrp10', async (t) => {
-    say(`hard failover, VRRPv3 10 ms (${RUNS} runs each)`);
-    const v = vrrp(10);
-    const c = compare({ carpd: await hardFailovers(t, carpdImpl(v), v, RUNS, 1000), keepalived: await hardFailovers(t, keepalivedImpl(v), v, RUNS, 1000) });
-    printCompared('VRRPv3 10 ms: carpd vs keepalived', c);
-    return c;
-  });
+  out.vrrp10 = await section('vrrp10', (t) => compareFailovers(t, 'VRRPv3 10 ms', vrrp(10), [carpdImpl(vrrp(10)), keepalivedImpl(vrrp(10))], 1000, VRRP_RUNS));
 
   out.idle = await section('idle', async (t) => {
     say(`idle run, carpd VRRPv3 10 ms, ${IDLE_S} s`);

@@ -10,7 +10,7 @@
  *   await vipHolders([fw1, fw2], '192.168.1.1');          // who holds the VIP on an interface that is up
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSite, siteToIni } from '../../src/config/index.js';
@@ -86,7 +86,11 @@ export class Carpd {
   readonly siteFile: string;
 
   constructor(readonly host: Host, readonly node: string, site: string, readonly env: Record<string, string>) {
+    // A new Carpd is a node fresh from the factory: it starts from `site`, not
+    // from a config an earlier carpd of the same host stored. (start() again
+    // on the same Carpd is a restart and keeps the state dir.)
     this.stateDir = join(host.dir, `carpd-${node}`);
+    rmSync(this.stateDir, { recursive: true, force: true });
     mkdirSync(this.stateDir, { recursive: true });
     this.siteFile = host.writeFile(`site-${node}.ini`, site);
   }
