@@ -55,3 +55,14 @@ test('ping parsing: loss and the longest gap between replies', () => {
   assert.equal(stalled.outageMs, 0, 'nothing lost: a pinger that was not scheduled is not an outage');
   assert.equal(stalled.maxGapMs, 800);
 });
+
+test('session tool: the bulk stream is the same bytes for the same seed, whatever the chunking', async () => {
+  const { seededChunks, expectedDigest } = await import('../../src/lab/tools/sessions.js');
+  const { createHash } = await import('node:crypto');
+  const a = Buffer.concat([...seededChunks(42, 100_003, 4096)]);
+  const b = Buffer.concat([...seededChunks(42, 100_003, 65536)]);
+  assert.equal(a.length, 100_003);
+  assert.deepEqual(a, b);
+  assert.equal(createHash('sha256').update(a).digest('hex'), expectedDigest(42, 100_003));
+  assert.notDeepEqual(Buffer.concat([...seededChunks(43, 1000)]), a.subarray(0, 1000));
+});
