@@ -7,11 +7,15 @@
  *     the WAN VIP moves together with the LAN VIP; the link returns and so
  *     do both VIPs;
  *   - unicast peers (`unicast = yes`): adverts go to the peer's address, no
- *     multicast on the segment, and failover works the same.
+ *     multicast on the segment, and failover works the same;
+ *   - a split brain heals: when the backup stops hearing the master (its
+ *     adverts dropped by nftables) both are MASTER; when it hears it again it
+ *     steps down, and the master announces the VIP again, so the switch sends
+ *     the virtual MAC's traffic back to it.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rigSkipReason, withRig } from './netns.js';
+import { rigSkipReason, sleep, waitUntil, withRig } from './netns.js';
 import { HA, haTopology } from './topology.js';
 import { VIPS, rigSite, startCarpd, vipHolders, waitHolder, waitStates, watchMasters } from './carpd.js';
 
@@ -107,6 +111,33 @@ describe('carpd failover', { skip: skip ?? false }, () => {
       await c1.start();
       for (const vip of ['lan', 'wan']) await waitStates([c1, c2], vip, { fw1: 'MASTER', fw2: 'BACKUP' });
       assert.deepEqual(await vipHolders([fw1, fw2], HA.vip.WAN), [fw1]);
+    });
+  });
+
+  test('split brain heals: the loser steps down, the winner re-announces, client traffic follows', async () => {
+    await withRig('carp-split', async (rig) => {
+      const { fw1, fw2, client } = await haTopology(rig);
+      const site = rigSite([{ ...VIPS.lan, protocol: 'vrrp3', intervalMs: 100 }]);
+      const [c1, c2] = await Promise.all([startCarpd(fw1, 'fw1', site), startCarpd(fw2, 'fw2', site)]);
+      await waitStates([c1, c2], 'lan', { fw1: 'MASTER', fw2: 'BACKUP' });
+      // Let fw1's own takeover announcements (0 .. 5 s) finish, so any later one is a re-announcement.
+      const tookOver = Date.parse((await c1.vip('lan')).lastTransition?.at ?? '');
+      await sleep(Math.max(0, tookOver + 5500 - Date.now()));
+
+      // fw2 stops hearing adverts: it takes over too, and its announcements move the virtual MAC to its port.
+      await fw2.succeed('nft', ['-f', '-'], { input: 'table inet deaf { chain in { type filter hook input priority -300; meta l4proto 112 drop; }; }\n' });
+      await waitStates([c1, c2], 'lan', { fw1: 'MASTER', fw2: 'MASTER' });
+      await client.waitUntilSucceeds(`ping -c1 -W1 ${HA.vip.LAN}`, 5000);
+      const before = (await c1.status()).carp.takeover.announcements;
+
+      await fw2.succeed('nft', ['delete', 'table', 'inet', 'deaf']);
+      await waitStates([c1, c2], 'lan', { fw1: 'MASTER', fw2: 'BACKUP' });
+      assert.equal((await c2.vip('lan')).lastTransition?.reason, 'higher-priority-advert');
+      await waitUntil(async () => (await c1.status()).carp.takeover.announcements > before, { what: 'fw1 to announce again' });
+      assert.match(c1.proc.output, /another master was heard; announcing the VIP again vip=lan/);
+      // The switch learned the virtual MAC back at fw1: the VIP answers (fw2's macvlan is down now).
+      await client.waitUntilSucceeds(`ping -c1 -W1 ${HA.vip.LAN}`, 3000);
+      await waitHolder([fw1, fw2], HA.vip.LAN, { expect: fw1, stableMs: 500 });
     });
   });
 });

@@ -61,6 +61,7 @@ class Rig {
       acquire: async (v: VipPlan) => { if (this.gate) await this.gate; held.add(v.name); ev.push(`acquire ${v.name}`); },
       release: async (v: VipPlan) => { held.delete(v.name); ev.push(`release ${v.name}`); },
       holds: (v) => held.has(v.name),
+      reannounce: (v) => { ev.push(`reannounce ${v.name}`); },
     };
     this.carp = new CarpService({
       node: 'fw1',
@@ -181,6 +182,13 @@ describe('carp service (fake I/O)', () => {
     r.peerAdvert('LAN', 100);
     await until(() => r.state('lan') === 'MASTER', 'preempts a worse master');
     assert.equal(r.carp.status().vips.find((v) => v.name === 'lan')?.lastTransition?.reason, 'preempt');
+    assert.ok(!r.events.includes('reannounce lan'), 'a takeover announces through acquire, not reannounce');
+
+    // The worse master keeps advertising (it has not heard us yet): we stay MASTER and announce
+    // the VIP again, since it may have moved the virtual MAC to its port on the switch.
+    r.peerAdvert('LAN', 100);
+    await until(() => r.events.includes('reannounce lan'), 're-announced after a contest it won');
+    assert.equal(r.state('lan'), 'MASTER');
 
     r.links.set('LAN', false);
     await until(() => r.state('lan') === 'INIT', 'LAN election down with its link');

@@ -69,6 +69,8 @@ export interface VipHolder {
   acquire(v: VipPlan): Promise<void>;
   release(v: VipPlan): Promise<void>;
   holds(v: VipPlan): boolean;
+  /** Gratuitous ARP / NA again for a VIP we hold. */
+  reannounce(v: VipPlan): void;
   close?(): void;
 }
 
@@ -94,13 +96,18 @@ export interface CarpServiceOptions {
 
 export interface IncomingPacket { family: Family; payload: Uint8Array; source: string; destination: string; ttl: number }
 
+/** What a VIP's queue carries: the core's actions, and the shell's own re-announcement. */
+type Step = Action | { type: 'reannounce' };
+
 interface Runtime {
   plan: VipPlan;
   key: string;
   /** null while the advert source (a link-local address) is not known yet. */
   election: Election | null;
-  queue: Action[];
+  queue: Step[];
   running: boolean;
+  /** When the VIP was last announced again after a contest (performance.now). */
+  reannouncedAt: number;
   idle: Array<() => void>;
 }
 
@@ -321,7 +328,7 @@ export class CarpService extends EventEmitter {
     if (plans.length === 0) return;
     await this.#holder.prepare(plans);
     for (const plan of plans) {
-      const rt: Runtime = { plan, key: planKey(plan), election: null, queue: [], running: false, idle: [] };
+      const rt: Runtime = { plan, key: planKey(plan), election: null, queue: [], running: false, idle: [], reannouncedAt: -Infinity };
       this.#rts.push(rt);
       this.#byRoute.set(`${socketKey(plan.interface, plan.family)}/${plan.vhid}`, rt);
     }
@@ -389,7 +396,19 @@ export class CarpService extends EventEmitter {
     }
     const ev = { type: 'packet' as const, payload: p.payload, src: p.source, dst: p.destination, ttl: p.ttl };
     try {
-      this.#apply(this.node.handle(rt.election, ev, this.#now()));
+      const e = rt.election;
+      const wasMaster = e.state === 'MASTER';
+      const outs = this.node.handle(e, ev, this.#now());
+      // A MASTER answers another master's advert with its own and stays
+      // MASTER: a contest it won (the other just started, or a split brain
+      // is healing). The loser may have moved the virtual MAC on the switch.
+      // At most once a second: a partitioned peer that cannot hear us keeps claiming the VIP.
+      const now = this.#now();
+      if (wasMaster && e.state === 'MASTER' && now - rt.reannouncedAt >= 1000 && outs.some((o) => o.actions.some((a) => a.type === 'sendAdvert' && !a.resign))) {
+        rt.reannouncedAt = now;
+        rt.queue.push({ type: 'reannounce' });
+      }
+      this.#apply(outs);
     } catch (e) {
       // The core never throws on input (it is fuzzed for that); if it ever did, count it and go on.
       this.#internalError(`packet for vip ${rt.plan.name}`, e);
@@ -411,7 +430,7 @@ export class CarpService extends EventEmitter {
     rt.running = true;
     try {
       while (rt.queue.length > 0) {
-        const a = rt.queue.shift() as Action;
+        const a = rt.queue.shift() as Step;
         // An advert with a newer one right behind it says nothing new.
         if (a.type === 'sendAdvert' && rt.queue[0]?.type === 'sendAdvert') continue;
         try {
@@ -427,9 +446,12 @@ export class CarpService extends EventEmitter {
     }
   }
 
-  #exec(rt: Runtime, a: Action): Promise<void> | void {
+  #exec(rt: Runtime, a: Step): Promise<void> | void {
     const v = rt.plan;
     switch (a.type) {
+      case 'reannounce':
+        this.#o.log.info('another master was heard; announcing the VIP again', { vip: v.name, vhid: v.vhid });
+        return this.#holder.reannounce(v);
       case 'sendAdvert':
         for (const p of a.packets) this.#transport.send(v.interface, p.family, p.payload, p.dst, p.src);
         return;

@@ -122,6 +122,16 @@ export class MacvlanTakeover {
     this.#startAnnouncing(v);
   }
 
+  /**
+   * Announce again (the same schedule), for a MASTER that heard another node
+   * claim the VIP: that node may have sent frames from the virtual MAC and
+   * moved it to its own port on the switch, and a MASTER that wins without a
+   * transition would otherwise never send from the virtual MAC again.
+   */
+  reannounce(v: VipPlan): void {
+    if (this.#held.has(v.macvlan)) this.#startAnnouncing(v);
+  }
+
   /** BACKUP: stop announcing, remove the VIP, macvlan down. */
   async release(v: VipPlan): Promise<void> {
     this.#cancel(v);
