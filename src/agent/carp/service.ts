@@ -210,11 +210,13 @@ export class CarpService extends EventEmitter {
   #error: string | null = null;
   #maintenanceSince: string | undefined;
   #internalErrors = 0;
+  readonly #origin: number;
 
   constructor(opts: CarpServiceOptions) {
     super();
     this.#o = opts;
     this.#now = opts.now ?? (() => performance.now());
+    this.#origin = Date.now() - this.#now();
     const warn = (msg: string, fields?: Record<string, string | number | boolean | undefined>) => opts.log.warn(msg, fields);
     this.#holder = opts.holder ?? new MacvlanTakeover({ warn, announce: announceVip });
     const onPacket = (iface: string, p: IncomingPacket) => this.#packet(iface, p);
@@ -547,9 +549,12 @@ export class CarpService extends EventEmitter {
     if (this.#internalErrors <= 20) this.#o.log.error('internal error', { in: what, error: e instanceof Error ? e.message : String(e) });
   }
 
-  /** Core times (performance.now) as wall-clock dates. */
+  /**
+   * Core times (performance.now) as wall-clock dates, from one origin taken
+   * at start, so the same moment always reads the same.
+   */
   #wall(at: number): Date {
-    return new Date(Date.now() - (this.#now() - at));
+    return new Date(Math.round(this.#origin + at));
   }
 
   // ---------------------------------------------------------------- status
