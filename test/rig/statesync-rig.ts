@@ -1,0 +1,170 @@
+/**
+ * The state-sync rig: carpd with its dataplane (nftables, NAT, conntrackd) on
+ * fw1/fw2 of test/rig/topology.ts, the sessions tool between the client and
+ * the upstream host, and the moves of a failover test.
+ *
+ *   const site = natSite();                          // LAN + WAN VIPs (VRRPv3, 100 ms), LAN -> WAN VIP outbound NAT
+ *   const [c1, c2] = await startPair(fw1, fw2, site); // fw1 MASTER, fw2 BACKUP with the table
+ *   const server = startSessionsServer(upstream);    // echo + bulk on 203.0.113.10:7000
+ *   const probe = startProbe(client, { seconds: 20, bulkMb: 40, bulkMbps: 40 });
+ *   await deadBox(rig, c1);                          // SIGKILL carpd, all links down
+ *   const report = await probe.result();             // sessionsLost, bulk.complete, ...
+ *   await serverSources(server);                     // the addresses the upstream saw
+ *
+ * VRRPv3 at 100 ms keeps each failover (and so the suite) short; CARP takes
+ * the same path through the dataplane, only later.
+ */
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { callControl } from '../../src/agent/control.js';
+import type { DataplaneStatus } from '../../src/agent/dataplane/service.js';
+import { dataplaneSocket } from '../../src/agent/dataplane/runner-socket.js';
+import { Carpd, VIPS, carpdAddon, rigSite, waitStates } from './carpd.js';
+import { type Host, type Rig, type RigProcess, waitUntil } from './netns.js';
+import { HA } from './topology.js';
+
+const DATAPLANE_RUNNER = fileURLToPath(new URL('../../src/agent/dataplane/runner.js', import.meta.url));
+export const SESSIONS = fileURLToPath(new URL('../../src/lab/tools/sessions.js', import.meta.url));
+export const UDP_FLOWS = fileURLToPath(new URL('./helpers/udp-flows.js', import.meta.url));
+
+/** Where the upstream host serves the sessions tool and the UDP responder. */
+export const UPSTREAM = { sessions: `${HA.upstream.WAN[0].split('/')[0]}:7000`, udp: `${HA.upstream.WAN[0].split('/')[0]}:5353` };
+
+/** LAN and WAN VIPs (VRRPv3, 100 ms) and the example's outbound NAT of the LAN to the WAN VIP. */
+export function natSite(opts: { preempt?: boolean } = {}): string {
+  return rigSite(
+    [
+      { ...VIPS.lan, protocol: 'vrrp3', intervalMs: 100 },
+      { ...VIPS.wan, protocol: 'vrrp3', intervalMs: 100 },
+    ],
+    opts,
+  );
+}
+
+/** carpd with its dataplane in a rig host. */
+export class DataplaneCarpd extends Carpd {
+  override async start(): Promise<this> {
+    this.proc = this.host.spawn('node', [DATAPLANE_RUNNER, '--site', this.siteFile, '--node', this.node, '--state-dir', this.stateDir], {
+      name: `carpd-${this.node}`,
+      env: this.env,
+    });
+    await this.proc.waitForOutput(/ready version=/, 20_000);
+    return this;
+  }
+
+  async dataplane(): Promise<DataplaneStatus> {
+    const r = await callControl(dataplaneSocket(this.stateDir), { cmd: 'status' });
+    assert.ok(r.ok, `dataplane status of ${this.node}: ${r.ok ? '' : r.error}`);
+    return r.status as DataplaneStatus;
+  }
+
+  /** The state-sync part of the status (fails when state sync is off). */
+  async stateSync(): Promise<Extract<DataplaneStatus['stateSync'], { enabled: true }>> {
+    const s = (await this.dataplane()).stateSync;
+    assert.ok(s.enabled, `${this.node}: state sync is off: ${s.enabled ? '' : s.reason}`);
+    return s;
+  }
+}
+
+export async function startNode(host: Host, node: string, site: string): Promise<DataplaneCarpd> {
+  return new DataplaneCarpd(host, node, site, { CARPD_ADDON: await carpdAddon() }).start();
+}
+
+/** fw1 MASTER and fw2 BACKUP of both VIPs, fw2 no longer holding off (it has fw1's table). */
+export async function startPair(fw1: Host, fw2: Host, site: string): Promise<[DataplaneCarpd, DataplaneCarpd]> {
+  const c1 = await startNode(fw1, 'fw1', site);
+  for (const vip of ['lan', 'wan']) await waitStates([c1], vip, { fw1: 'MASTER' });
+  const c2 = await startNode(fw2, 'fw2', site);
+  for (const vip of ['lan', 'wan']) await waitStates([c1, c2], vip, { fw1: 'MASTER', fw2: 'BACKUP' });
+  await waitHoldoffReleased(c2);
+  return [c1, c2];
+}
+
+export async function waitHoldoffReleased(c: DataplaneCarpd, timeoutMs = 10_000): Promise<void> {
+  await waitUntil(async () => !(await c.stateSync()).holdoff.active, { timeoutMs, intervalMs: 100, what: `${c.node}: holdoff released` });
+}
+
+/** Wait until `c`'s external cache (the peer's states) holds at least `n` entries. */
+export async function waitExternal(c: DataplaneCarpd, n: number, timeoutMs = 10_000): Promise<number> {
+  let seen: number | null = null;
+  return waitUntil(
+    async () => {
+      seen = (await c.stateSync()).cache.external;
+      return seen !== null && seen >= n ? seen : undefined;
+    },
+    { timeoutMs, intervalMs: 200, what: `${c.node}: ${n} entries in the external cache (seen ${String(seen)})` },
+  );
+}
+
+/** A dead box: carpd SIGKILLed, then every cable pulled (its conntrackd is left running, cut off). */
+export async function deadBox(rig: Rig, c: Carpd): Promise<void> {
+  await c.crash();
+  for (const ifname of ['WAN', 'LAN', 'SYNC']) await rig.linkDown(c.host, ifname);
+}
+
+/**
+ * The dead box boots again: its conntrack table and ruleset are gone (wiped
+ * here, as a reboot would), cables back in, carpd started. The conntrackd
+ * the killed carpd left running is stopped by the new one (its pid file).
+ */
+export async function revive(rig: Rig, c: Carpd): Promise<void> {
+  await c.host.succeed('sh', ['-c', 'conntrack -F 2>/dev/null; nft flush ruleset']);
+  for (const ifname of ['WAN', 'LAN', 'SYNC']) await rig.linkUp(c.host, ifname);
+  await c.start();
+}
+
+// ---- traffic ----------------------------------------------------------------------
+
+export function startSessionsServer(upstream: Host): RigProcess {
+  return upstream.spawn('node', [SESSIONS, 'serve', '--listen', `0.0.0.0:${UPSTREAM.sessions.split(':')[1]}`], { name: 'sessions-serve' });
+}
+
+/** The source addresses a server saw so far (it prints them as a JSON line on SIGUSR1). */
+export async function serverSources(server: RigProcess): Promise<string[]> {
+  const before = server.output.length;
+  server.signal('SIGUSR1');
+  await waitUntil(async () => /\{"sources"/.test(server.output.slice(before)) || undefined, { timeoutMs: 5000, what: 'the server\'s source report' });
+  const line = server.output.slice(before).split('\n').find((l) => l.startsWith('{"sources"'));
+  return (JSON.parse(line ?? '{}') as { sources?: string[] }).sources ?? [];
+}
+
+export interface ProbeReport {
+  sessionsTotal: number;
+  sessionsLost: number;
+  lostReasons: Record<string, number>;
+  maxStallMs: number;
+  messagesSent: number;
+  messagesEchoed: number;
+  bulk: { bytes: number; received: number; complete: boolean; sha256: string; expected: string; error: string; seconds: number };
+}
+
+export interface Probe {
+  proc: RigProcess;
+  /** Resolves when the probe has opened its sessions and they echo. */
+  established(): Promise<void>;
+  result(): Promise<ProbeReport>;
+}
+
+export function startProbe(client: Host, o: { conns?: number; seconds: number; bulkMb: number; bulkMbps: number; target?: string }): Probe {
+  const conns = o.conns ?? 200;
+  const proc = client.spawn(
+    'node',
+    [SESSIONS, 'probe', '--target', o.target ?? UPSTREAM.sessions, '--conns', String(conns), '--interval', '100', '--duration', String(o.seconds), '--bulk-mb', String(o.bulkMb), '--bulk-mbps', String(o.bulkMbps), '--json'],
+    { name: 'sessions-probe' },
+  );
+  return {
+    proc,
+    async established() {
+      await proc.waitForOutput(new RegExp(`sessions: ${conns}/${conns} alive, bulk [1-9]`), 20_000);
+    },
+    async result() {
+      const { exitCode } = await proc.exited;
+      assert.equal(exitCode, 0, `probe failed:\n${proc.output}`);
+      const line = proc.output.split('\n').find((l) => l.startsWith('{"target"'));
+      assert.ok(line, `probe printed no report:\n${proc.output}`);
+      return JSON.parse(line) as ProbeReport;
+    },
+  };
+}
+
+
