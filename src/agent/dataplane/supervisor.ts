@@ -21,6 +21,7 @@ import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runConntrackd } from '../statesync/index.js';
 import type { SyncLog } from '../configsync/types.js';
@@ -162,7 +163,7 @@ export class ConntrackdSupervisor extends EventEmitter {
   }
 
   async #waitReady(child: ChildProcess): Promise<void> {
-    const probe = this.#o.probe ?? (async () => (await runConntrackd(['-s'], this.#o.paths.socket, { timeoutMs: 2000 })).ok);
+    const probe = this.#o.probe ?? (async () => (await runConntrackd(['-s'], this.#o.paths.socket, { timeoutMs: 2000, ...(this.#o.bin ? { bin: this.#o.bin } : {}) })).ok);
     const deadline = performance.now() + (this.#o.readyTimeoutMs ?? 5000);
     while (this.#child === child) {
       if (existsSync(this.#o.paths.socket) && (await probe().catch(() => false))) {
@@ -238,7 +239,8 @@ export function leftoverPid(paths: Pick<ConntrackdPaths, 'pidFile' | 'conf'>): n
   if (!Number.isInteger(pid) || pid <= 1) return undefined;
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    const isOurs = (argv[0] ?? '').endsWith('conntrackd') && argv.includes(paths.conf);
+    // argv[0] is conntrackd, or an interpreter running a script of that name.
+    const isOurs = argv.slice(0, 2).some((a) => basename(a) === 'conntrackd') && argv.includes(paths.conf);
     return isOurs ? pid : undefined;
   } catch {
     return undefined;
