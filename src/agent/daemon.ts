@@ -1,16 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { ConfigErrors } from '../config/errors.js';
-import { parseSite } from '../config/site.js';
 import { effectiveSkew } from '../config/skew.js';
 import type { Site } from '../config/types.js';
 import { carpdVersion } from './version.js';
-import { loadActiveConfig, requireNode, type ActiveConfig } from './config-source.js';
-import { serveControl, type ControlRequest, type ControlResponse } from './control.js';
+import { loadActiveConfig, type ActiveConfig } from './config-source.js';
+import { serveControl } from './control.js';
 import { readInterfaces } from './interfaces.js';
 import type { Logger } from './log.js';
 import { APPLIANCE, controlSocket, isAppliance } from './paths.js';
 import { StateStore } from './store.js';
 import { CarpService, type CarpPersisted, type VipStatusView } from './carp/service.js';
+import { ConfigSync, electionUnit, handleSyncCommand } from './configsync/index.js';
+import { DataplaneService, type DataplaneOptions } from './dataplane/service.js';
 
 /**
  * `carpd run`: the long-running agent. Loads the active config, runs the
@@ -28,6 +28,12 @@ export interface DaemonOptions {
   log: Logger;
   /** Called with the election service before it starts (hooks and listeners go here). */
   onCarp?: (carp: CarpService) => void;
+  /** Load the site's nftables firewall (default true; rigs that test the election alone turn it off). */
+  firewall?: boolean;
+  /** Run conntrackd when the site has state sync (default true). */
+  stateSync?: boolean;
+  /** Dataplane knobs (rigs and benchmarks: commit budget, resync timing). */
+  dataplane?: Partial<Omit<DataplaneOptions, 'node' | 'runDir' | 'log' | 'firewall' | 'stateSync'>>;
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
@@ -36,6 +42,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const startedAt = new Date();
   const persistent = await isPersistent(opts.stateDir);
   const role = () => active.site.nodes.find((n) => n.name === opts.node)?.role ?? 'unknown';
+
+  // The dataplane comes up before the election: a node never announces
+  // itself master before its firewall, NAT and conntrackd are in place.
+  const dataplane = new DataplaneService({
+    ...opts.dataplane,
+    node: opts.node,
+    runDir: opts.runDir,
+    log: opts.log,
+    firewall: opts.firewall !== false,
+    stateSync: opts.stateSync !== false,
+  });
+  await dataplane.start(active.site);
 
   const carp = new CarpService({
     node: opts.node,
@@ -49,6 +67,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       },
     },
   });
+  dataplane.attach(carp);
   opts.onCarp?.(carp);
   try {
     await carp.start(active.site);
@@ -58,6 +77,36 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     carp.fail(msg);
     opts.log.error('election not started', { reason: msg });
   }
+
+  // Config sync owns every config change from here on (local apply, pushes
+  // received, rollback): it switches the dataplane (firewall, conntrackd.conf)
+  // and the elections together, or neither. Both already run the active
+  // config, so nothing is applied again at start.
+  const sync = new ConfigSync({
+    node: opts.node,
+    stateDir: opts.stateDir,
+    log: opts.log,
+    active,
+    firewall: false,
+    applyOnStart: false,
+    services: [
+      dataplane.unit(),
+      electionUnit({
+        get running() {
+          return carp.running;
+        },
+        reconfigure: async (site) => {
+          const r = await carp.reconfigure(site);
+          opts.log.info('elections reconfigured', r);
+          return r;
+        },
+      }),
+    ],
+    onActivated: (next) => {
+      active = { site: next.site, text: next.text, revision: next.revision, source: next.source ?? store.sitePath };
+    },
+  });
+  await sync.start();
 
   const status = async () => {
     const node = active.site.nodes.find((n) => n.name === opts.node)!;
@@ -78,43 +127,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       interfaces: await readInterfaces(Object.keys(node.interfaces)),
       carp: election,
       vips: carpVips(active.site, opts.node, vips),
+      sync: sync.status(),
+      dataplane: dataplane.status(),
     };
   };
 
-  const applyConfig = async (req: ControlRequest): Promise<ControlResponse> => {
-    const text = String(req.text ?? '');
-    const file = String(req.file ?? 'site.ini');
-    try {
-      const site = parseSite(text, file);
-      requireNode(site, opts.node, file);
-      const rev = await store.commitSite(text, {
-        by: String(req.by ?? 'local'),
-        from: String(req.from ?? 'carpd config apply'),
-        note: file,
-      });
-      active = { site, text, revision: rev.revision, source: store.sitePath };
-      opts.log.info('config applied', { revision: rev.revision, from: rev.from, file });
-      if (carp.running) {
-        const r = await carp.reconfigure(site);
-        opts.log.info('elections reconfigured', r);
-      }
-      return { ok: true, revision: rev.revision };
-    } catch (err) {
-      // Rejected: the running config stays as it was.
-      const problems = err instanceof ConfigErrors ? err.errors.map((e) => e.message) : undefined;
-      opts.log.warn('config rejected', { file, reason: err instanceof Error ? err.message.split('\n')[0] : String(err) });
-      return { ok: false, error: err instanceof Error ? err.message : String(err), problems };
-    }
-  };
-
   const server = await serveControl(controlSocket(opts.runDir), async (req) => {
+    const synced = await handleSyncCommand(sync, req);
+    if (synced !== undefined) return synced;
     switch (req.cmd) {
       case 'status':
         return { ok: true, status: await status() };
-      case 'config.apply':
-        return applyConfig(req);
-      case 'config.show':
-        return { ok: true, revision: active.revision, text: active.text };
       case 'carp.maintenance':
         await carp.setMaintenance(req.on === true);
         return { ok: true, maintenance: carp.status().maintenance };
@@ -150,7 +173,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       opts.log.info('stopping', { signal: sig });
       server.close();
       // Resign and release every VIP so the peer takes over at once.
-      carp.stop().then(resolve, (err: unknown) => {
+      Promise.all([sync.stop(), carp.stop()]).then(() => dataplane.stop()).then(() => resolve(), (err: unknown) => {
         opts.log.error('stopping the election failed', { reason: err instanceof Error ? err.message : String(err) });
         resolve();
       });

@@ -24,15 +24,14 @@ import { APPLIANCE, controlSocket, isAppliance } from './paths.js';
 import { formatStatus, type StatusView } from './status-view.js';
 import { runBoot } from './boot.js';
 import { prepareAddon } from './addon.js';
+import { runSyncCli, SYNC_USAGE, SyncUsageError } from './configsync/cli.js';
 
 const USAGE = `usage: carpd <command> [options]
 
 commands:
   run                 run the agent (supervised by init on an appliance)
   status              show the agent's state (--json for scripts)
-  config apply FILE   validate FILE and make it the active site config
-  config show         print the active site config
-  maintenance enter   persistent maintenance mode: demote every VIP (skew +240),
+${SYNC_USAGE}  maintenance enter   persistent maintenance mode: demote every VIP (skew +240),
                       hand MASTER over gracefully; survives carpd and node restarts
   maintenance leave   back to the configured skews (preempt takes the VIPs back)
   carp disable        temporarily stop the election on this node: resign and
@@ -50,6 +49,13 @@ options:
   --state-dir DIR     persistent state (appliance: ${APPLIANCE.stateDir})
   --run-dir DIR       control socket dir (default: the state dir; appliance: ${APPLIANCE.runDir})
   --json              machine-readable output
+  --force             config apply / rollback / sync push: push even to a peer
+                      running another carpd version
+  --raw               config diff: compare the stored files, comments included
+  --no-firewall       run: do not load the site's nftables firewall (rigs)
+  --no-state-sync     run: do not run conntrackd even if the site syncs state (rigs)
+  --commit-budget-ms N  run: longest a takeover waits for conntrackd's commit
+                      of the peer's states before announcing (default 2000)
   -h, --help          this text
 `;
 
@@ -92,6 +98,11 @@ async function main(rawArgv: string[]): Promise<number> {
       'state-dir': { type: 'string' },
       'run-dir': { type: 'string' },
       json: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      'no-firewall': { type: 'boolean', default: false },
+      'no-state-sync': { type: 'boolean', default: false },
+      'commit-budget-ms': { type: 'string' },
+      raw: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -116,7 +127,18 @@ async function main(rawArgv: string[]): Promise<number> {
       }
       const log = new Logger(paths.node);
       log.info('starting', { version: carpdVersion(), pid: process.pid });
-      await runDaemon({ node: paths.node, factorySite: paths.factorySite, stateDir: paths.stateDir, runDir: paths.runDir!, log });
+      const budget = values['commit-budget-ms'];
+      if (budget !== undefined && !(Number(budget) >= 0)) throw new UsageError(`--commit-budget-ms: not a number of milliseconds: ${budget}`);
+      await runDaemon({
+        node: paths.node,
+        factorySite: paths.factorySite,
+        stateDir: paths.stateDir,
+        runDir: paths.runDir!,
+        log,
+        firewall: !values['no-firewall'],
+        stateSync: !values['no-state-sync'],
+        dataplane: budget === undefined ? {} : { commitBudgetMs: Number(budget) },
+      });
       return 0;
     }
     case 'status': {
@@ -126,23 +148,22 @@ async function main(rawArgv: string[]): Promise<number> {
       process.stdout.write(values.json ? JSON.stringify(s, null, 2) + '\n' : formatStatus(s));
       return 0;
     }
-    case 'config': {
-      if (sub === 'apply') {
-        if (!arg) throw new UsageError('usage: carpd config apply FILE');
-        const text = await readFile(arg, 'utf8');
-        const res = await callControl(socket(), { cmd: 'config.apply', text, file: arg, by: process.env.USER ?? 'root', from: 'cli' });
-        if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
-        else if (res.ok) process.stdout.write(`config applied: revision ${res.revision}\n`);
-        else process.stderr.write(`config rejected, the running config is unchanged:\n${res.error}\n`);
-        return res.ok ? 0 : 1;
-      }
-      if (sub === 'show') {
-        const res = await callControl(socket(), { cmd: 'config.show' });
-        if (!res.ok) throw new Error(res.error);
-        process.stdout.write(values.json ? JSON.stringify(res) + '\n' : String(res.text));
-        return 0;
-      }
-      throw new UsageError('usage: carpd config apply FILE | carpd config show');
+    case 'config':
+    case 'sync': {
+      const r = await runSyncCli(cmd, positionals.slice(1), {
+        call: (req) => callControl(socket(), req, 120_000),
+        readFile: (p) => readFile(p, 'utf8'),
+        json: values.json,
+        force: values.force,
+        raw: values.raw,
+        user: process.env.USER ?? 'root',
+      }).catch((err: unknown) => {
+        throw err instanceof SyncUsageError ? new UsageError(err.message) : err;
+      });
+      if (r === undefined) throw new UsageError(`unknown command "${cmd} ${sub ?? ''}"`);
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      return r.code;
     }
     case 'maintenance': {
       if (sub !== 'enter' && sub !== 'leave') throw new UsageError('usage: carpd maintenance enter|leave');

@@ -1,4 +1,7 @@
 import type { CarpStatusView, VipStatusView } from './carp/service.js';
+import { formatSyncStatus } from './configsync/cli.js';
+import type { ConfigSyncStatus } from './configsync/config-sync.js';
+import type { DataplaneStatus } from './dataplane/service.js';
 
 /** Human rendering of `carpd status` (the JSON form is the raw object). */
 export interface StatusView {
@@ -16,6 +19,10 @@ export interface StatusView {
   carp?: Omit<CarpStatusView, 'vips'>;
   /** Every configured VIP; the election fields are there once carpd runs it. */
   vips: Array<{ name: string; interface: string; address: string; vhid: number; protocol: string; advbase: number; advskew: number } & Partial<VipStatusView>>;
+  /** Config sync (configsync/config-sync.ts). */
+  sync?: ConfigSyncStatus;
+  /** Firewall, sysctls and state sync (dataplane/service.ts). */
+  dataplane?: DataplaneStatus;
 }
 
 function ago(iso: string | undefined): string {
@@ -48,6 +55,29 @@ function vipLines(v: StatusView['vips'][number]): string[] {
   return lines;
 }
 
+function dataplaneLines(d: DataplaneStatus): string[] {
+  const f = d.firewall;
+  const lines = [
+    `firewall: ${!f.enabled ? 'off (--no-firewall)' : f.loaded ? `loaded ${ago(f.appliedAt ?? undefined)}, ${f.lines} lines` : 'NOT LOADED'}` +
+      `${f.lastError ? `; last error ${ago(f.lastError.at)}: ${f.lastError.message.split('\n')[0]}` : ''}`,
+    `  sysctls: ${d.sysctls.applied} set, ${d.sysctls.skipped} skipped${d.sysctls.failed.length ? `, FAILED: ${d.sysctls.failed.map((x) => x.key).join(', ')}` : ''}`,
+  ];
+  const ss = d.stateSync;
+  if (!ss.enabled) return [...lines, `state sync: off (${ss.reason})`];
+  const k = ss.conntrackd;
+  lines.push(
+    `state sync: ${ss.role}, conntrackd ${k.ready ? `running (pid ${k.pid})` : k.running ? 'starting' : 'NOT RUNNING'}${k.restarts ? `, ${k.restarts} restarts` : ''}`,
+    `  peer: ${ss.peer ? `${ss.peer.name} ${ss.peer.address} ${ss.peer.reachable === null ? 'not heard yet' : ss.peer.reachable ? 'reachable' : 'UNREACHABLE'}` : 'none'}`,
+    `  entries: internal ${ss.cache.internal ?? '-'}, external ${ss.cache.external ?? '-'}` +
+      `${ss.messages ? `; messages lost ${ss.messages.lost}, malformed ${ss.messages.malformed}` : ''}`,
+    `  last resync: ${ss.lastResync ? `${ss.lastResync.outcome} in ${ss.lastResync.durationMs} ms, ${ss.lastResync.entries} entries (${ss.lastResync.why}) ${ago(ss.lastResync.at)}` : 'none'}`,
+    `  last promotion: ${ss.lastPromotion ? `${ss.lastPromotion.ok ? 'committed' : 'FAILED'} ${ss.lastPromotion.committed ?? '?'} entries, decision to commit ${ss.lastPromotion.decisionToCommitMs ?? '?'} ms${ss.lastPromotion.budgetExceeded ? ' (budget exceeded)' : ''} ${ago(ss.lastPromotion.at)}` : 'none'}`,
+  );
+  if (ss.holdoff.active) lines.push(`  HOLDING OFF preemption since ${ss.holdoff.since ?? '?'}: ${ss.holdoff.why ?? ''}`);
+  if (ss.errors.count > 0) lines.push(`  errors: ${ss.errors.count}, last: ${ss.errors.recent.at(-1)?.message ?? '-'}`);
+  return lines;
+}
+
 export function formatStatus(s: StatusView): string {
   const c = s.carp;
   const lines = [
@@ -74,5 +104,7 @@ export function formatStatus(s: StatusView): string {
     );
   }
   lines.push('virtual IPs:', ...(s.vips.length === 0 ? ['  none'] : s.vips.flatMap(vipLines)));
+  if (s.dataplane) lines.push('', ...dataplaneLines(s.dataplane));
+  if (s.sync) lines.push('', ...formatSyncStatus(s.sync));
   return lines.join('\n') + '\n';
 }

@@ -130,9 +130,10 @@ describe('carpd basics', { skip: skip ?? false }, () => {
       await waitStates([c1, c2], 'lan', { fw1: 'MASTER', fw2: 'BACKUP' });
       await waitHolder([fw1, fw2], HA.vip.LAN, { expect: fw1, stableMs: 1000 });
 
-      // A config applied on fw1 that makes it the worse node for lan only: lan moves, wan stays put.
+      // A config applied on fw1 alone (config sync off: a synced one would move
+      // fw2's skew too) that makes it the worse node for lan only: lan moves, wan stays put.
       const wanSince = (await c1.vip('wan')).lastTransition?.at;
-      const worse = rigSite([{ ...VIPS.lan, protocol: 'vrrp3', intervalMs: 100, advskew: 150 }, { ...VIPS.wan, protocol: 'vrrp3', intervalMs: 100, advskew: 20 }]);
+      const worse = rigSite([{ ...VIPS.lan, protocol: 'vrrp3', intervalMs: 100, advskew: 150 }, { ...VIPS.wan, protocol: 'vrrp3', intervalMs: 100, advskew: 20 }], { configSync: false });
       const file = fw1.writeFile('worse.ini', worse);
       assert.match(await c1.cli(['config', 'apply', file]), /config applied/);
       await waitStates([c1, c2], 'lan', { fw1: 'BACKUP', fw2: 'MASTER' });

@@ -48,11 +48,12 @@ export const VIPS = {
  * rig's topology), rules and users, with these VIPs. Gateways point at the
  * upstream host; NAT, DHCP and DNS sections stay only if the VIPs they name exist.
  */
-export function rigSite(vips: RigVip[], opts: { preempt?: boolean; secondarySkewOffset?: number } = {}): string {
+export function rigSite(vips: RigVip[], opts: { preempt?: boolean; secondarySkewOffset?: number; configSync?: boolean } = {}): string {
   const example = readFileSync(join(repoRoot(), 'build/sites/ha-pair.ini'), 'utf8');
   const site: Site = parseSite(example, 'ha-pair.ini');
   site.cluster.preempt = opts.preempt ?? true;
   if (opts.secondarySkewOffset !== undefined) site.cluster.secondarySkewOffset = opts.secondarySkewOffset;
+  if (opts.configSync === false) site.sync.configSync = false;
   site.gateways = site.gateways.map((g) => ({ ...g, address: g.address.includes(':') ? '2001:db8:0:1::10' : '203.0.113.10' }));
   site.vips = vips.map((v): VipDef => {
     const protocol = v.protocol ?? 'carp';
@@ -85,6 +86,11 @@ export class Carpd {
   readonly stateDir: string;
   readonly siteFile: string;
 
+  /** Load the site's nftables firewall (off by default here: these tests are about the election). */
+  firewall = false;
+  /** Run conntrackd (off by default here: its resync holdoff would move the priorities these tests check). */
+  stateSync = false;
+
   constructor(readonly host: Host, readonly node: string, site: string, readonly env: Record<string, string>) {
     // A new Carpd is a node fresh from the factory: it starts from `site`, not
     // from a config an earlier carpd of the same host stored. (start() again
@@ -101,7 +107,9 @@ export class Carpd {
 
   /** Start `carpd run` and wait for its ready line. */
   async start(): Promise<this> {
-    this.proc = this.host.spawn('node', [CARPD_MAIN, 'run', '--site', this.siteFile, '--node', this.node, '--state-dir', this.stateDir], {
+    // The election tests drive traffic the example site's firewall (WAN default deny) would drop.
+    const firewall = [...(this.firewall ? [] : ['--no-firewall']), ...(this.stateSync ? [] : ['--no-state-sync'])];
+    this.proc = this.host.spawn('node', [CARPD_MAIN, 'run', '--site', this.siteFile, '--node', this.node, '--state-dir', this.stateDir, ...firewall], {
       name: `carpd-${this.node}`,
       env: this.env,
     });

@@ -46,7 +46,7 @@ describe('state sync: sessions survive failover and preemption', { skip: skip ??
       await deadBox(rig, c1);
       for (const vip of ['lan', 'wan']) await waitStates([c2], vip, { fw2: 'MASTER' });
       assertSurvived(await before.result(), 'hard failover');
-      const s2 = await c2.stateSync();
+      const s2 = await c2.syncState();
       assert.equal(s2.role, 'master');
       assert.equal(s2.lastPromotion?.ok, true, JSON.stringify(s2.lastPromotion));
       assert.ok((s2.lastPromotion?.committed ?? 0) >= 201, `fw2 committed fw1's states: ${JSON.stringify(s2.lastPromotion)}`);
@@ -58,14 +58,14 @@ describe('state sync: sessions survive failover and preemption', { skip: skip ??
       await revive(rig, c1);
       for (const vip of ['lan', 'wan']) await waitStates([c1, c2], vip, { fw1: 'MASTER', fw2: 'BACKUP' }, 20_000);
       assertSurvived(await during.result(), 'preemption');
-      const s1 = await c1.stateSync();
+      const s1 = await c1.syncState();
       assert.equal(s1.lastResync?.outcome, 'done', JSON.stringify(s1.lastResync));
       assert.ok((s1.lastResync?.entries ?? 0) >= 201, `fw1 learned fw2's table: ${JSON.stringify(s1.lastResync)}`);
       assert.ok(s1.lastPromotion !== null && Date.parse(s1.lastPromotion.at) >= Date.parse(s1.lastResync?.at ?? ''), 'promoted after the resync');
       assert.ok((s1.lastPromotion?.committed ?? 0) >= 201, `fw1 committed fw2's states: ${JSON.stringify(s1.lastPromotion)}`);
       assert.equal((await c1.vip('lan')).lastTransition?.reason, 'preempt');
       assert.deepEqual(await serverSources(server), [HA.vip.WAN], 'after the preemption too');
-      assert.equal((await c1.stateSync()).conntrackd.restarts, 0);
+      assert.equal((await c1.syncState()).conntrackd.restarts, 0);
     });
   });
 });

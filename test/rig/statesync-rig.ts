@@ -16,14 +16,11 @@
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { callControl } from '../../src/agent/control.js';
 import type { DataplaneStatus } from '../../src/agent/dataplane/service.js';
-import { dataplaneSocket } from '../../src/agent/dataplane/runner-socket.js';
 import { Carpd, VIPS, carpdAddon, rigSite, waitStates } from './carpd.js';
 import { type Host, type Rig, type RigProcess, waitUntil } from './netns.js';
 import { HA } from './topology.js';
 
-const DATAPLANE_RUNNER = fileURLToPath(new URL('../../src/agent/dataplane/runner.js', import.meta.url));
 export const SESSIONS = fileURLToPath(new URL('../../src/lab/tools/sessions.js', import.meta.url));
 export const UDP_FLOWS = fileURLToPath(new URL('./helpers/udp-flows.js', import.meta.url));
 
@@ -41,25 +38,22 @@ export function natSite(opts: { preempt?: boolean } = {}): string {
   );
 }
 
-/** carpd with its dataplane in a rig host. */
+/** carpd with its whole dataplane (nftables, NAT, conntrackd) in a rig host. */
 export class DataplaneCarpd extends Carpd {
-  override async start(): Promise<this> {
-    this.proc = this.host.spawn('node', [DATAPLANE_RUNNER, '--site', this.siteFile, '--node', this.node, '--state-dir', this.stateDir], {
-      name: `carpd-${this.node}`,
-      env: this.env,
-    });
-    await this.proc.waitForOutput(/ready version=/, 20_000);
-    return this;
+  constructor(host: Host, node: string, site: string, env: Record<string, string>) {
+    super(host, node, site, env);
+    this.firewall = true;
+    this.stateSync = true;
   }
 
   async dataplane(): Promise<DataplaneStatus> {
-    const r = await callControl(dataplaneSocket(this.stateDir), { cmd: 'status' });
-    assert.ok(r.ok, `dataplane status of ${this.node}: ${r.ok ? '' : r.error}`);
-    return r.status as DataplaneStatus;
+    const s = (await this.status()) as { dataplane?: DataplaneStatus };
+    assert.ok(s.dataplane, `${this.node}: no dataplane in carpd status`);
+    return s.dataplane;
   }
 
   /** The state-sync part of the status (fails when state sync is off). */
-  async stateSync(): Promise<Extract<DataplaneStatus['stateSync'], { enabled: true }>> {
+  async syncState(): Promise<Extract<DataplaneStatus['stateSync'], { enabled: true }>> {
     const s = (await this.dataplane()).stateSync;
     assert.ok(s.enabled, `${this.node}: state sync is off: ${s.enabled ? '' : s.reason}`);
     return s;
@@ -81,7 +75,7 @@ export async function startPair(fw1: Host, fw2: Host, site: string): Promise<[Da
 }
 
 export async function waitHoldoffReleased(c: DataplaneCarpd, timeoutMs = 10_000): Promise<void> {
-  await waitUntil(async () => !(await c.stateSync()).holdoff.active, { timeoutMs, intervalMs: 100, what: `${c.node}: holdoff released` });
+  await waitUntil(async () => !(await c.syncState()).holdoff.active, { timeoutMs, intervalMs: 100, what: `${c.node}: holdoff released` });
 }
 
 /** Wait until `c`'s external cache (the peer's states) holds at least `n` entries. */
@@ -89,7 +83,7 @@ export async function waitExternal(c: DataplaneCarpd, n: number, timeoutMs = 10_
   let seen: number | null = null;
   return waitUntil(
     async () => {
-      seen = (await c.stateSync()).cache.external;
+      seen = (await c.syncState()).cache.external;
       return seen !== null && seen >= n ? seen : undefined;
     },
     { timeoutMs, intervalMs: 200, what: `${c.node}: ${n} entries in the external cache (seen ${String(seen)})` },

@@ -297,12 +297,16 @@ export class DataplaneService {
   }
 }
 
-/** False when carpd runs in a child network namespace (host-wide sysctls are read-only there). */
+/**
+ * False when carpd runs in a child network namespace (host-wide sysctls are
+ * read-only there). When pid 1's namespace cannot be read, carpd is in a
+ * container, where they are read-only too.
+ */
 function inInitialNetns(): boolean {
   try {
     return readlinkSync('/proc/self/ns/net') === readlinkSync('/proc/1/ns/net');
   } catch {
-    return true;
+    return false;
   }
 }
 
