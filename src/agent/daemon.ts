@@ -11,6 +11,7 @@ import { StateStore } from './store.js';
 import { CarpService, type CarpPersisted, type VipStatusView } from './carp/service.js';
 import { ConfigSync, electionUnit, handleSyncCommand } from './configsync/index.js';
 import { DataplaneService, type DataplaneOptions } from './dataplane/service.js';
+import { buildSummary, SummaryWriter } from './summary.js';
 
 /**
  * `carpd run`: the long-running agent. Loads the active config, runs the
@@ -132,6 +133,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     };
   };
 
+  // The cheap status for pollers (summary.ts): on every transition, else checked each second.
+  const summary = new SummaryWriter(
+    opts.runDir,
+    () => buildSummary({ node: opts.node, role: role(), revision: active.revision, carp: carp.status(), sync: sync.status(), dataplane: dataplane.status() }),
+    (err) => opts.log.warn('status.json not written', { reason: err instanceof Error ? err.message : String(err) }),
+  );
+  carp.on('transition', () => void summary.update());
+  summary.start();
+
   const server = await serveControl(controlSocket(opts.runDir), async (req) => {
     const synced = await handleSyncCommand(sync, req);
     if (synced !== undefined) return synced;
@@ -172,8 +182,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const stop = (sig: string) => {
       opts.log.info('stopping', { signal: sig });
       server.close();
+      summary.stop(); // one last write once the VIPs are released
       // Resign and release every VIP so the peer takes over at once.
-      Promise.all([sync.stop(), carp.stop()]).then(() => dataplane.stop()).then(() => resolve(), (err: unknown) => {
+      Promise.all([sync.stop(), carp.stop()]).then(() => Promise.all([dataplane.stop(), summary.update()])).then(() => resolve(), (err: unknown) => {
         opts.log.error('stopping the election failed', { reason: err instanceof Error ? err.message : String(err) });
         resolve();
       });

@@ -1,3 +1,5 @@
+import { APPLIANCE } from '../agent/paths.js';
+import type { StatusSummary } from '../agent/summary.js';
 import { isAlive } from './machine.js';
 import type { Lab } from './lab.js';
 
@@ -24,6 +26,7 @@ export interface CarpdStatus {
   [k: string]: unknown;
 }
 
+/** The full `carpd status --json` of a node (starts a Node process on it: not for tight polling). */
 export async function carpdStatus(lab: Lab, node: string, timeoutMs = 30_000): Promise<CarpdStatus> {
   const vm = await lab.vm(node);
   const r = await vm.exec('carpd status --json', timeoutMs);
@@ -31,9 +34,22 @@ export async function carpdStatus(lab: Lab, node: string, timeoutMs = 30_000): P
   return JSON.parse(r.stdout) as CarpdStatus;
 }
 
+/**
+ * carpd's own summary (src/agent/summary.ts), read with a `cat`: what the
+ * scenarios poll, so that watching the agent does not take its CPU. Only a
+ * summary whose carpd is alive counts.
+ */
+export async function carpdSummary(lab: Lab, node: string, timeoutMs = 15_000): Promise<StatusSummary> {
+  const vm = await lab.vm(node);
+  const file = `${APPLIANCE.runDir}/status.json`;
+  const r = await vm.exec(`cat ${file} && kill -0 $(sed -n 's/.*"pid":\\([0-9]*\\).*/\\1/p' ${file})`, timeoutMs);
+  if (r.exitCode !== 0) throw new Error(`no live carpd summary on ${node} (exit ${r.exitCode}): ${r.stdout.trim().slice(0, 200)}`);
+  return JSON.parse(r.stdout.trim().split('\n')[0]!) as StatusSummary;
+}
+
 export async function vipStates(lab: Lab, node: string): Promise<Record<string, string>> {
-  const s = await carpdStatus(lab, node);
-  return Object.fromEntries(s.vips.map((v) => [v.name, v.state ?? 'unknown']));
+  const s = await carpdSummary(lab, node);
+  return Object.fromEntries(s.vips.map((v) => [v.name, v.state]));
 }
 
 export async function labStatus(lab: Lab): Promise<LabStatus> {
@@ -44,9 +60,9 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     const entry: LabStatus['nodes'][number] = { name: node.name, running: isAlive(ns?.pid), pid: ns?.pid, bootToReadyMs: ns?.bootToReadyMs, vips: {} };
     if (entry.running) {
       try {
-        const s = await carpdStatus(lab, node.name);
+        const s = await carpdSummary(lab, node.name);
         entry.role = s.role;
-        entry.vips = Object.fromEntries(s.vips.map((v) => [v.name, v.state ?? 'unknown']));
+        entry.vips = Object.fromEntries(s.vips.map((v) => [v.name, v.state]));
       } catch (err) {
         entry.error = err instanceof Error ? err.message.split('\n')[0] : String(err);
       }

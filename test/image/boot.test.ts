@@ -68,6 +68,16 @@ for (const nodeName of ['fw1', 'fw2']) {
         assert.equal(status.config.persistent, true);
         assert.match(await m.succeed('carpd status'), new RegExp(`on ${nodeName}, ${node.role} of cluster ${site.cluster.name}`));
 
+        // The dataplane is up: the site's ruleset loaded (nft resolves its names in the image),
+        // the conntrack sysctls exist (the ruleset's ct rules loaded nf_conntrack), conntrackd runs.
+        const dp = status.dataplane;
+        assert.equal(dp.firewall.loaded, true, `firewall: ${JSON.stringify(dp.firewall)}`);
+        assert.deepEqual(dp.sysctls.failed, []);
+        assert.equal(dp.stateSync.enabled, true);
+        assert.equal(dp.stateSync.conntrackd.running, true, JSON.stringify(dp.stateSync.conntrackd));
+        assert.match(await m.succeed('nft list chain inet carpenter input'), /policy drop/);
+        assert.equal(status.carp.demotion.reasons.firewall, undefined, 'a loaded firewall does not demote');
+
         // The firmware really was what the test asked for.
         const efi = await m.exec('test -d /sys/firmware/efi');
         assert.equal(efi.exitCode === 0, firmware === 'uefi', 'EFI runtime present only under OVMF');

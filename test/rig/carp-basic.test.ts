@@ -11,6 +11,7 @@
  *     carpd, not when a new config changes one VIP (the others keep running),
  *     checked continuously (as FreeBSD's tests/sys/netinet/carp.sh does).
  */
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rigSkipReason, withRig } from './netns.js';
@@ -79,6 +80,10 @@ describe('carpd basics', { skip: skip ?? false }, () => {
       assert.ok((lan1?.counters?.sent ?? 0) > 0 && (lan2?.counters?.received ?? 0) > 0);
       assert.equal(lan1?.lastTransition?.to, 'MASTER');
       assert.equal(lan1?.lastTransition?.reason, 'timeout');
+      // The cheap summary for pollers says the same.
+      const sum2 = JSON.parse(readFileSync(`${c2.stateDir}/status.json`, 'utf8')) as { node: string; vips: Array<{ name: string; state: string }> };
+      assert.equal(sum2.node, 'fw2');
+      assert.deepEqual(Object.fromEntries(sum2.vips.map((v) => [v.name, v.state])), Object.fromEntries(s2.vips.map((v) => [v.name, v.state])));
       const six2 = s2.vips.find((v) => v.name === 'lan6');
       assert.equal(six2?.priority, 154);
       assert.equal(six2?.intervalMs, 100);

@@ -1,4 +1,5 @@
 import type { ResultPromise } from 'execa';
+import { fileURLToPath } from 'node:url';
 import { sleep } from '../console.js';
 import { isAlive } from '../machine.js';
 import type { Lab } from '../lab.js';
@@ -35,6 +36,29 @@ export interface ScenarioReport {
 }
 
 export type NodeStates = Record<string, Record<string, string>>;
+
+/** The sessions tool (src/lab/tools/sessions.ts), run in the lab's host namespaces. */
+const SESSIONS_TOOL = fileURLToPath(new URL('../tools/sessions.js', import.meta.url));
+const SESSIONS_PORT = 7000;
+
+/** What the sessions tool's probe reports (the fields scenarios use). */
+export interface SessionsReport {
+  sessionsTotal: number;
+  sessionsLost: number;
+  lostReasons: Record<string, number>;
+  maxStallMs: number;
+  messagesEchoed: number;
+  bulk: { bytes: number; received: number; complete: boolean; error: string; seconds: number };
+}
+
+export interface SessionsProbe {
+  /** Resolves true once every connection is up and the download is flowing (false after 30 s). */
+  established(): Promise<boolean>;
+  /** Stop early (SIGTERM: the probe reports what it has). */
+  stop(): void;
+  /** The probe's report, or undefined with the reason when it printed none. */
+  result(): Promise<SessionsReport | { error: string }>;
+}
 
 export class ScenarioRun {
   readonly checks: Check[] = [];
@@ -134,6 +158,69 @@ export class ScenarioRun {
         return parsePing(String(r.all ?? ''), intervalMs);
       },
     };
+  }
+
+  /** The upstream host's IPv4 address: where the sessions server listens. */
+  get upstreamAddress(): string {
+    const a = this.lab.topo.hosts.find((h) => h.name === 'upstream')?.addresses.find((x) => !x.includes(':'));
+    if (!a) throw new Error(`${this.lab.topo.file} has no IPv4 host "upstream"`);
+    return a.split('/')[0]!;
+  }
+
+  /** Start the sessions server on the upstream host (stopped with the returned function). */
+  startSessionsServer(): () => void {
+    const proc = this.lab.hostSpawn('upstream', [process.execPath, SESSIONS_TOOL, 'serve', '--listen', `0.0.0.0:${SESSIONS_PORT}`]);
+    return () => void proc.kill('SIGKILL');
+  }
+
+  /**
+   * From the client to the upstream host through the VIPs (and the outbound
+   * NAT): `conns` connections echoing every 100 ms plus a paced, checksummed
+   * download of `bulkMb` MiB at `bulkMbps`.
+   */
+  startSessions(o: { conns: number; seconds: number; bulkMb: number; bulkMbps: number }): SessionsProbe {
+    const proc = this.lab.hostSpawn('client', [
+      process.execPath, SESSIONS_TOOL, 'probe', '--target', `${this.upstreamAddress}:${SESSIONS_PORT}`,
+      '--conns', String(o.conns), '--interval', '100', '--duration', String(o.seconds),
+      '--bulk-mb', String(o.bulkMb), '--bulk-mbps', String(o.bulkMbps), '--json',
+    ]);
+    let seen = '';
+    const up = new RegExp(`sessions: ${o.conns}/${o.conns} alive, bulk [1-9]`);
+    const established = new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 30_000);
+      proc.all?.on('data', (d: Buffer) => {
+        seen = (seen + d.toString()).slice(-4096);
+        if (up.test(seen)) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+      void proc.then(() => resolve(false), () => resolve(false));
+    });
+    return {
+      established: () => established,
+      stop: () => void proc.kill('SIGTERM'),
+      result: async () => {
+        const r = await proc;
+        const line = String(r.stdout ?? '').split('\n').find((l) => l.startsWith('{"target"'));
+        if (!line) return { error: `the probe printed no report (exit ${r.exitCode}): ${String(r.all ?? '').slice(-300)}` };
+        return JSON.parse(line) as SessionsReport;
+      },
+    };
+  }
+
+  /** Records (once: the first measurement) and checks a probe's report. */
+  checkSessions(what: string, r: SessionsReport | { error: string }): void {
+    if ('error' in r) {
+      this.check(`${what}: sessions measured`, false, r.error);
+      return;
+    }
+    if (this.report.sessionsTotal === undefined) {
+      this.report.sessionsTotal = r.sessionsTotal;
+      this.report.sessionsLost = r.sessionsLost;
+    }
+    this.check(`${what}: no TCP session lost`, r.sessionsLost === 0, `${r.sessionsLost} of ${r.sessionsTotal} lost ${JSON.stringify(r.lostReasons)}, longest stall ${r.maxStallMs} ms`);
+    this.check(`${what}: the download completes with the right checksum`, r.bulk.complete, `${r.bulk.received}/${r.bulk.bytes} bytes${r.bulk.error ? `, ${r.bulk.error}` : ''}`);
   }
 
   recordPing(p: PingResult): void {

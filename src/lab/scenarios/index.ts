@@ -1,6 +1,7 @@
 import type { Lab } from '../lab.js';
 import { UserError } from '../../util/errors.js';
 import { cablePull } from './cable-pull.js';
+import { configSync } from './config-sync.js';
 import { ScenarioRun, type ScenarioReport } from './common.js';
 import { maintenance } from './maintenance.js';
 import { powerOff } from './power-off.js';
@@ -16,7 +17,7 @@ export interface Scenario {
 }
 
 /** Every scenario, in the order `lab run` runs them (settle first: the others start from a settled lab). */
-export const SCENARIOS: Scenario[] = [settle, powerOff, cablePull, maintenance, syncDown];
+export const SCENARIOS: Scenario[] = [settle, powerOff, cablePull, maintenance, syncDown, configSync];
 
 export async function runScenario(lab: Lab, name: string, log: (line: string) => void): Promise<ScenarioReport> {
   const scenario = SCENARIOS.find((s) => s.name === name);
