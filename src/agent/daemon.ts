@@ -79,6 +79,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     opts.log.error('election not started', { reason: msg });
   }
 
+  // <run-dir>/status.json, made once config sync runs (it is part of the summary).
+  let summary: SummaryWriter | undefined;
+
   // Config sync owns every config change from here on (local apply, pushes
   // received, rollback): it switches the dataplane (firewall, conntrackd.conf)
   // and the elections together, or neither. Both already run the active
@@ -105,6 +108,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     ],
     onActivated: (next) => {
       active = { site: next.site, text: next.text, revision: next.revision, source: next.source ?? store.sitePath };
+      void summary?.update();
     },
   });
   await sync.start();
@@ -134,7 +138,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
 
   // The cheap status for pollers (summary.ts): on every transition, else checked each second.
-  const summary = new SummaryWriter(
+  summary = new SummaryWriter(
     opts.runDir,
     () => buildSummary({ node: opts.node, role: role(), revision: active.revision, carp: carp.status(), sync: sync.status(), dataplane: dataplane.status() }),
     (err) => opts.log.warn('status.json not written', { reason: err instanceof Error ? err.message : String(err) }),

@@ -54,6 +54,15 @@ test('ping parsing: loss and the longest gap between replies', () => {
   const stalled = parsePing('[1.000000] 64 bytes from x: icmp_seq=1\n[1.800000] 64 bytes from x: icmp_seq=2\n2 packets transmitted, 2 received', 10);
   assert.equal(stalled.outageMs, 0, 'nothing lost: a pinger that was not scheduled is not an outage');
   assert.equal(stalled.maxGapMs, 800);
+
+  // Stopped with 4 requests unanswered (40 ms at 10 ms): in flight, not lost.
+  const tail = (n: number) => {
+    const l = Array.from({ length: 10 }, (_, i) => `[1.${i}00000] 64 bytes from x: icmp_seq=${i + 1}`);
+    return parsePing([...l, `${10 + n} packets transmitted, 10 received`].join('\n'), 10);
+  };
+  assert.deepEqual([tail(4).sent, tail(4).lost, tail(4).inFlight], [10, 0, 4]);
+  // Unanswered for longer than the reply timeout (150 x 10 ms): a real outage at the end.
+  assert.deepEqual([tail(150).sent, tail(150).lost, tail(150).inFlight, tail(150).outageMs], [160, 150, 0, 1500]);
 });
 
 test('session tool: the bulk stream is the same bytes for the same seed, whatever the chunking', async () => {

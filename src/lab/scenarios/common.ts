@@ -167,10 +167,27 @@ export class ScenarioRun {
     return a.split('/')[0]!;
   }
 
-  /** Start the sessions server on the upstream host (stopped with the returned function). */
-  startSessionsServer(): () => void {
+  /** Start the sessions server on the upstream host, listening when this resolves (stop with the returned function). */
+  async startSessionsServer(): Promise<() => void> {
     const proc = this.lab.hostSpawn('upstream', [process.execPath, SESSIONS_TOOL, 'serve', '--listen', `0.0.0.0:${SESSIONS_PORT}`]);
-    return () => void proc.kill('SIGKILL');
+    const stop = () => void proc.kill('SIGKILL');
+    const listening = await new Promise<boolean>((resolve) => {
+      let seen = '';
+      const t = setTimeout(() => resolve(false), 15_000);
+      proc.all?.on('data', (d: Buffer) => {
+        seen += d.toString();
+        if (seen.includes('serving on')) {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+      void proc.then(() => resolve(false), () => resolve(false));
+    });
+    if (!listening) {
+      stop();
+      throw new Error('the sessions server on the upstream host did not start');
+    }
+    return stop;
   }
 
   /**

@@ -35,8 +35,13 @@ export const configSync = {
     s.report.figures.applyCommandMs = Math.round(appliedMs);
     s.check(`the rule is loaded in ${s.secondary}'s nftables`, loaded !== undefined);
 
-    const p = await carpdSummary(s.lab, s.primary);
-    const q = await carpdSummary(s.lab, s.secondary);
+    // The summaries follow (each carpd rewrites its status.json when a config becomes active).
+    const synced = await s.waitUntil(async () => {
+      const [p, q] = [await carpdSummary(s.lab, s.primary), await carpdSummary(s.lab, s.secondary)];
+      return q.revision > secondaryBefore.revision && p.configSync.peers.some((x) => x.peerRevision === q.revision) ? { p, q } : undefined;
+    }, 10_000, 300);
+    const p = synced?.value.p ?? (await carpdSummary(s.lab, s.primary));
+    const q = synced?.value.q ?? (await carpdSummary(s.lab, s.secondary));
     const peer = p.configSync.peers.find((x) => x.name === s.lab.topo.nodes.find((n) => n.name === s.secondary)!.siteNode);
     s.report.figures.primaryRevision = p.revision;
     s.report.figures.secondaryRevision = q.revision;

@@ -21,7 +21,7 @@ export const powerOff = {
     // CARP master-down bound: 3 x advbase + skew/256 s (VRRPv3: 3 x interval + skew time), plus TCG slack.
     const boundMs = vip.protocol === 'carp' ? 3 * vip.advbase * 1000 + 1000 : 3 * (vip.intervalMs ?? 1000) + 1000;
 
-    const stopServer = s.startSessionsServer();
+    const stopServer = await s.startSessionsServer();
     try {
       await run(s, boundMs, target);
     } finally {
