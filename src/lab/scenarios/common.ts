@@ -1,4 +1,6 @@
 import type { ResultPromise } from 'execa';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from '../console.js';
 import { isAlive } from '../machine.js';
@@ -64,6 +66,7 @@ export class ScenarioRun {
   readonly checks: Check[] = [];
   readonly report: Partial<ScenarioReport> & { figures: Record<string, number | string> } = { figures: {} };
   private readonly started = performance.now();
+  #pings = 0;
 
   constructor(
     readonly lab: Lab,
@@ -151,11 +154,15 @@ export class ScenarioRun {
   /** Ping `target` from a lab host every `intervalMs` until stop() is called. */
   startPing(host: string, target: string, intervalMs = 10): { stop: () => Promise<PingResult> } {
     const proc: ResultPromise = this.lab.hostSpawn(host, ['ping', '-D', '-n', '-i', String(intervalMs / 1000), '-W', '1', target]);
+    const n = ++this.#pings;
     return {
       stop: async () => {
         proc.kill('SIGINT');
         const r = await proc;
-        return parsePing(String(r.all ?? ''), intervalMs);
+        const output = String(r.all ?? '');
+        // Kept next to the console logs: which request went unanswered, and each reply's RTT.
+        await writeFile(join(this.lab.dir, `${this.name}-ping${n}.txt`), output).catch(() => {});
+        return parsePing(output, intervalMs);
       },
     };
   }
@@ -224,6 +231,21 @@ export class ScenarioRun {
         return JSON.parse(line) as SessionsReport;
       },
     };
+  }
+
+  /** After a lost session: both nodes' conntrack entries for the sessions port and conntrackd's caches, into the lab dir. */
+  async saveConntrack(what: string): Promise<void> {
+    const parts: string[] = [];
+    for (const node of this.lab.topo.nodes) {
+      if (!isAlive(this.lab.state?.nodes[node.name]?.pid)) continue;
+      const vm = await this.lab.vm(node.name);
+      const cmd = `conntrack -L -p tcp --orig-port-dst ${SESSIONS_PORT} 2>&1 | sort | tail -60; cat /run/carpd/status.json; ls /run/carpd/conntrackd`;
+      const r = await vm.exec(cmd, 30_000).catch((e: unknown) => ({ stdout: String(e), exitCode: -1 }));
+      parts.push(`== ${node.name}\n${r.stdout}`);
+    }
+    const file = join(this.lab.dir, `${this.name}-${what}-conntrack.txt`);
+    await writeFile(file, parts.join('\n')).catch(() => {});
+    this.log(`  conntrack state saved in ${file}`);
   }
 
   /** Records (once: the first measurement) and checks a probe's report. */

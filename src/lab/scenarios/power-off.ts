@@ -39,13 +39,18 @@ async function run(s: ScenarioRun, boundMs: number, target: string): Promise<voi
   s.check(`client traffic to ${target} resumed`, p.received > 0 && p.outageMs < 60_000, `${p.lost} of ${p.sent} lost, outage ${p.outageMs} ms`);
   s.check(`outage within the protocol bound (${boundMs} ms incl. 1 s slack)`, p.outageMs <= boundMs + 1000, `${p.outageMs} ms`);
 
-  s.checkSessions('power-off', await probe.result());
+  const r1 = await probe.result();
+  s.checkSessions('power-off', r1);
+  if ('error' in r1 || r1.sessionsLost > 0 || !r1.bulk.complete) await s.saveConntrack('power-off');
 
-  // Power back: the primary boots, comes up as BACKUP, learns the table, then preempts.
+  // Power back: the primary boots, comes up as BACKUP, learns the table, then
+  // preempts. The sessions run on the secondary from before the power-on, as
+  // users' connections would: the download is paced to span boot and preemption.
+  const probe2 = s.startSessions({ ...SESSIONS, seconds: 60, bulkMb: 12, bulkMbps: 2 });
+  s.check('TCP sessions through the secondary are up before the power-on', await probe2.established());
   const offset = await s.lab.powerOn(s.primary);
   const ready = await s.lab.waitReady(s.primary, performance.now(), offset).then(() => true, () => false);
   s.check(`${s.primary} boots again`, ready);
-  const probe2 = s.startSessions({ ...SESSIONS, seconds: 20, bulkMb: 5 });
   const ping2 = s.startPing('client', target, 10);
   const back = await s.waitForMaster(s.primary, 60_000);
   await new Promise((r) => setTimeout(r, 1000));
@@ -56,5 +61,6 @@ async function run(s: ScenarioRun, boundMs: number, target: string): Promise<voi
   const r2 = await probe2.result();
   if (!('error' in r2)) s.report.figures.preemptSessionsLost = r2.sessionsLost;
   s.checkSessions('preemption', r2);
+  if ('error' in r2 || r2.sessionsLost > 0 || !r2.bulk.complete) await s.saveConntrack('preemption');
   s.recordNodes(back?.states ?? (await s.states()));
 }
