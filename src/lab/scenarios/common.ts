@@ -266,6 +266,8 @@ export class ScenarioRun {
     this.report.pingSent = p.sent;
     this.report.pingLost = p.lost;
     this.report.outageMs = p.outageMs;
+    // The upper bound: it also counts moments the pinger itself was starved (TCG VMs on every core).
+    this.report.figures.longestReplyGapMs = p.maxGapMs;
   }
 
   /**
