@@ -10,13 +10,20 @@
  *   await deadBox(rig, c1);                          // SIGKILL carpd, all links down
  *   const report = await probe.result();             // sessionsLost, bulk.complete, ...
  *   await serverSources(server);                     // the addresses the upstream saw
+ *   const udp = startUdpServer(upstream);            // UDP echo on 203.0.113.10:5353 (helpers/udp-flows.ts)
+ *   const flows = startUdpFlows(client, { seconds: 12 }); // DNS-style queries + one fixed-port flow
+ *   (await flows.result()).timeline;                 // answered per second
+ *   await c2.conntrackd(['-e']);                     // a conntrackd client command on the node's daemon
  *
  * VRRPv3 at 100 ms keeps each failover (and so the suite) short; CARP takes
  * the same path through the dataplane, only later.
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { conntrackdPaths } from '../../src/agent/dataplane/plan.js';
 import type { DataplaneStatus } from '../../src/agent/dataplane/service.js';
+import { runConntrackd, type ConntrackdResult } from '../../src/agent/statesync/index.js';
+import type { UdpReport } from './helpers/udp-flows.js';
 import { Carpd, VIPS, carpdAddon, rigSite, waitStates } from './carpd.js';
 import { type Host, type Rig, type RigProcess, waitUntil } from './netns.js';
 import { HA } from './topology.js';
@@ -57,6 +64,11 @@ export class DataplaneCarpd extends Carpd {
     const s = (await this.dataplane()).stateSync;
     assert.ok(s.enabled, `${this.node}: state sync is off: ${s.enabled ? '' : s.reason}`);
     return s;
+  }
+
+  /** A conntrackd client command (`-s`, `-e`, ...) on this node's daemon, through its socket. */
+  conntrackd(args: readonly string[]): Promise<ConntrackdResult> {
+    return runConntrackd(args, conntrackdPaths(this.stateDir).socket);
   }
 }
 
@@ -113,13 +125,37 @@ export function startSessionsServer(upstream: Host): RigProcess {
   return upstream.spawn('node', [SESSIONS, 'serve', '--listen', `0.0.0.0:${UPSTREAM.sessions.split(':')[1]}`], { name: 'sessions-serve' });
 }
 
-/** The source addresses a server saw so far (it prints them as a JSON line on SIGUSR1). */
-export async function serverSources(server: RigProcess): Promise<string[]> {
+export interface ServerReport {
+  /** Source addresses (both servers). */
+  sources: string[];
+  /** "address:port" sources (the UDP server). */
+  peers?: string[];
+  /** "address:port" the UDP server's long-lived flow came from. */
+  flowPeers?: string[];
+}
+
+/** What a server (sessions or UDP) saw so far (it prints a JSON line on SIGUSR1). */
+export async function serverReport(server: RigProcess): Promise<ServerReport> {
   const before = server.output.length;
   server.signal('SIGUSR1');
   await waitUntil(async () => /\{"sources"/.test(server.output.slice(before)) || undefined, { timeoutMs: 5000, what: 'the server\'s source report' });
   const line = server.output.slice(before).split('\n').find((l) => l.startsWith('{"sources"'));
-  return (JSON.parse(line ?? '{}') as { sources?: string[] }).sources ?? [];
+  const r = JSON.parse(line ?? '{}') as Partial<ServerReport>;
+  return { ...r, sources: r.sources ?? [] };
+}
+
+/** The source addresses a server saw so far. */
+export async function serverSources(server: RigProcess): Promise<string[]> {
+  return (await serverReport(server)).sources;
+}
+
+/** The JSON report line (starting with `prefix`) a tool printed before exiting 0. */
+async function finalReport<T>(proc: RigProcess, prefix: string, what: string): Promise<T> {
+  const { exitCode } = await proc.exited;
+  assert.equal(exitCode, 0, `${what} failed:\n${proc.output}`);
+  const line = proc.output.split('\n').find((l) => l.startsWith(prefix));
+  assert.ok(line, `${what} printed no report:\n${proc.output}`);
+  return JSON.parse(line) as T;
 }
 
 export interface ProbeReport {
@@ -151,13 +187,35 @@ export function startProbe(client: Host, o: { conns?: number; seconds: number; b
     async established() {
       await proc.waitForOutput(new RegExp(`sessions: ${conns}/${conns} alive, bulk [1-9]`), 20_000);
     },
-    async result() {
-      const { exitCode } = await proc.exited;
-      assert.equal(exitCode, 0, `probe failed:\n${proc.output}`);
-      const line = proc.output.split('\n').find((l) => l.startsWith('{"target"'));
-      assert.ok(line, `probe printed no report:\n${proc.output}`);
-      return JSON.parse(line) as ProbeReport;
+    result: () => finalReport<ProbeReport>(proc, '{"target"', 'probe'),
+  };
+}
+
+/** The UDP echo server of helpers/udp-flows.ts on the upstream host (UPSTREAM.udp). */
+export function startUdpServer(upstream: Host): RigProcess {
+  return upstream.spawn('node', [UDP_FLOWS, 'serve', '--listen', `0.0.0.0:${UPSTREAM.udp.split(':')[1]}`], { name: 'udp-serve' });
+}
+
+export interface UdpFlows {
+  proc: RigProcess;
+  /** Resolves once the run has begun (its fixed-port flow is bound). */
+  running(): Promise<void>;
+  result(): Promise<UdpReport>;
+}
+
+/** DNS-style queries (a fresh socket each) plus one long-lived flow from a fixed port, every `intervalMs`. */
+export function startUdpFlows(client: Host, o: { seconds: number; intervalMs?: number; sport?: number; target?: string }): UdpFlows {
+  const proc = client.spawn(
+    'node',
+    [UDP_FLOWS, 'run', '--target', o.target ?? UPSTREAM.udp, '--duration', String(o.seconds), '--interval', String(o.intervalMs ?? 50), '--sport', String(o.sport ?? 40053)],
+    { name: 'udp-flows' },
+  );
+  return {
+    proc,
+    async running() {
+      await proc.waitForOutput(/udp-flows: running/, 10_000);
     },
+    result: () => finalReport<UdpReport>(proc, '{"startedAt"', 'udp-flows'),
   };
 }
 

@@ -6,7 +6,10 @@
  *   node udp-flows.js run --target 203.0.113.10:5353 --duration 10 [--interval 50] [--sport 40053]
  *
  * `serve` answers every datagram with the same bytes and, on SIGUSR1 or
- * SIGTERM, prints the "address:port" sources it saw as one JSON line.
+ * SIGTERM, prints what it saw as one JSON line: `sources` (addresses, as the
+ * sessions tool's server prints them), `peers` ("address:port") and
+ * `flowPeers` (the "address:port" the long-lived flow came from: one entry
+ * means its NAT mapping never changed).
  * `run` keeps two kinds of traffic going for --duration seconds and prints a
  * JSON report:
  *   - one long-lived flow from a fixed source port, a datagram every
@@ -27,13 +30,19 @@ function hostPort(s: string): { host: string; port: number } {
 function serve(listen: string): void {
   const { host, port } = hostPort(listen);
   const seen = new Set<string>();
+  const flowPeers = new Set<string>();
   const sock = createSocket('udp4');
   sock.on('message', (msg, rinfo) => {
-    seen.add(`${rinfo.address}:${rinfo.port}`);
+    const peer = `${rinfo.address}:${rinfo.port}`;
+    seen.add(peer);
+    if (msg.subarray(0, 5).toString() === 'flow ') flowPeers.add(peer);
     sock.send(msg, rinfo.port, rinfo.address);
   });
   sock.bind(port, host, () => process.stderr.write(`udp-flows: serving on ${listen}\n`));
-  const report = () => process.stdout.write(JSON.stringify({ peers: [...seen].sort() }) + '\n');
+  const report = () => {
+    const sources = [...new Set([...seen].map((p) => p.slice(0, p.lastIndexOf(':'))))].sort();
+    process.stdout.write(JSON.stringify({ sources, peers: [...seen].sort(), flowPeers: [...flowPeers].sort() }) + '\n');
+  };
   process.on('SIGUSR1', report);
   process.on('SIGTERM', () => {
     report();
@@ -42,6 +51,8 @@ function serve(listen: string): void {
 }
 
 export interface UdpReport {
+  /** Wall-clock ms (Date.now()) when the run began: second i of the timeline starts at startedAt + 1000 i. */
+  startedAt: number;
   seconds: number;
   flow: { sport: number; sent: number; answered: number; maxGapMs: number };
   queries: { sent: number; answered: number };
@@ -54,7 +65,7 @@ async function run(o: { target: string; duration: number; interval: number; spor
   const started = Date.now();
   const second = () => Math.floor((Date.now() - started) / 1000);
   const timeline: UdpReport['timeline'] = Array.from({ length: Math.ceil(o.duration) + 2 }, () => ({ flow: 0, queries: 0, queriesSent: 0 }));
-  const report: UdpReport = { seconds: 0, flow: { sport: o.sport, sent: 0, answered: 0, maxGapMs: 0 }, queries: { sent: 0, answered: 0 }, timeline };
+  const report: UdpReport = { startedAt: started, seconds: 0, flow: { sport: o.sport, sent: 0, answered: 0, maxGapMs: 0 }, queries: { sent: 0, answered: 0 }, timeline };
 
   const flow = createSocket('udp4');
   let lastAnswer = Date.now();
@@ -67,6 +78,7 @@ async function run(o: { target: string; duration: number; interval: number; spor
     if (t) t.flow++;
   });
   await new Promise<void>((r) => flow.bind(o.sport, r));
+  process.stderr.write(`udp-flows: running from port ${o.sport} to ${o.target}\n`);
 
   const open = new Set<Socket>();
   const tick = setInterval(() => {
