@@ -20,7 +20,11 @@
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { conntrackdPaths } from '../../src/agent/dataplane/plan.js';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseSite } from '../../src/config/index.js';
+import { conntrackdPaths, planDataplane, type ConntrackdPaths } from '../../src/agent/dataplane/plan.js';
+import { applyRuleset, applySysctls } from '../../src/agent/firewall/index.js';
 import type { DataplaneStatus } from '../../src/agent/dataplane/service.js';
 import { runConntrackd, type ConntrackdResult } from '../../src/agent/statesync/index.js';
 import type { UdpReport } from './helpers/udp-flows.js';
@@ -119,6 +123,63 @@ export async function revive(rig: Rig, c: Carpd): Promise<void> {
   await c.start();
 }
 
+// ---- bare conntrackd ------------------------------------------------------------
+
+/**
+ * conntrackd without carpd, for side-by-side figures: the node's dataplane
+ * exactly as carpd plans it (planDataplane: router sysctls, the nftables
+ * ruleset with its NAT, conntrackd.conf from renderConntrackdConf), applied
+ * by hand, and conntrackd run in the foreground with that config. No
+ * election: `vips` puts the site's VIP addresses on the ports themselves
+ * (the static master); nothing drives conntrackd but the caller.
+ */
+export class BareConntrackd {
+  proc!: RigProcess;
+  readonly paths: ConntrackdPaths;
+
+  private constructor(readonly host: Host, readonly node: string) {
+    this.paths = bareDir(host, node);
+  }
+
+  static async start(host: Host, node: string, siteText: string, opts: { vips?: boolean } = {}): Promise<BareConntrackd> {
+    const site = parseSite(siteText, 'bare-site.ini');
+    const paths = bareDir(host, node);
+    const plan = planDataplane(site, node, { paths });
+    assert.ok(plan.conntrackd !== null, 'the site syncs no state');
+    const nft = { netns: host.ns };
+    const failed = (rs: Awaited<ReturnType<typeof applySysctls>>) => rs.filter((r) => !r.ok).map((r) => `${r.sysctl.path}: ${r.error ?? ''}`);
+    assert.deepEqual(failed(await applySysctls(plan.sysctlsBefore, { ...nft, skipHostScope: true })), []);
+    const applied = await applyRuleset(plan.ruleset, nft);
+    assert.ok(applied.applied, `${node}: ruleset refused: ${applied.message}`);
+    assert.deepEqual(failed(await applySysctls(plan.sysctlsAfter, { ...nft, skipHostScope: true })), []);
+    if (opts.vips) for (const v of site.vips) await host.addAddress(v.interface, v.address);
+    await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+    await writeFile(paths.conf, plan.conntrackd, { mode: 0o600 });
+    return new BareConntrackd(host, node).run();
+  }
+
+  /** (Re)start the daemon and wait until it answers on its socket. */
+  async run(): Promise<this> {
+    await rm(this.paths.lockFile, { force: true });
+    await rm(this.paths.socket, { force: true });
+    this.proc = this.host.spawn('conntrackd', ['-C', this.paths.conf], { name: `conntrackd-${this.node}` });
+    await waitUntil(async () => (await this.conntrackd(['-s'])).ok, { timeoutMs: 5000, intervalMs: 50, what: `${this.node}: bare conntrackd to answer` });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await this.proc.kill('SIGTERM');
+  }
+
+  conntrackd(args: readonly string[]): Promise<ConntrackdResult> {
+    return runConntrackd(args, this.paths.socket);
+  }
+}
+
+function bareDir(host: Host, node: string): ConntrackdPaths {
+  return conntrackdPaths(join(host.dir, `bare-${node}`));
+}
+
 // ---- traffic ----------------------------------------------------------------------
 
 export function startSessionsServer(upstream: Host): RigProcess {
@@ -175,17 +236,18 @@ export interface Probe {
   result(): Promise<ProbeReport>;
 }
 
-export function startProbe(client: Host, o: { conns?: number; seconds: number; bulkMb: number; bulkMbps: number; target?: string }): Probe {
+export function startProbe(client: Host, o: { conns?: number; intervalMs?: number; seconds: number; bulkMb: number; bulkMbps: number; target?: string }): Probe {
   const conns = o.conns ?? 200;
   const proc = client.spawn(
     'node',
-    [SESSIONS, 'probe', '--target', o.target ?? UPSTREAM.sessions, '--conns', String(conns), '--interval', '100', '--duration', String(o.seconds), '--bulk-mb', String(o.bulkMb), '--bulk-mbps', String(o.bulkMbps), '--json'],
+    [SESSIONS, 'probe', '--target', o.target ?? UPSTREAM.sessions, '--conns', String(conns), '--interval', String(o.intervalMs ?? 100), '--duration', String(o.seconds), '--bulk-mb', String(o.bulkMb), '--bulk-mbps', String(o.bulkMbps), '--json'],
     { name: 'sessions-probe' },
   );
   return {
     proc,
     async established() {
-      await proc.waitForOutput(new RegExp(`sessions: ${conns}/${conns} alive, bulk [1-9]`), 20_000);
+      // (With a download, also wait until it is flowing.)
+      await proc.waitForOutput(new RegExp(`sessions: ${conns}/${conns} alive, bulk ${o.bulkMb > 0 ? '[1-9]' : ''}`), 20_000);
     },
     result: () => finalReport<ProbeReport>(proc, '{"target"', 'probe'),
   };
