@@ -9,7 +9,8 @@
  *     its macvlans (carp/plan.ts macvlanName: one source of truth);
  *   - conntrackd.conf (null when the site turns state sync off), with this
  *     node's own socket, lock, log and pid paths under the run dir, so that
- *     several nodes can run side by side on one host (namespace rigs);
+ *     several nodes can run side by side on one host (namespace rigs), and
+ *     no StartupResync (carpd requests every resync itself);
  *   - the state-sync transport (peer address, port), shared by the ruleset's
  *     SYNC rules and conntrackd.conf through the same options object.
  */
@@ -81,6 +82,12 @@ export function planDataplane(site: Site, node: string, opts: DataplanePlanOptio
           socketPath: p.socket,
           lockFile: p.lockFile,
           logFile: p.logFile,
+          // carpd asks for the resync itself (sync-driver.ts: at start, on demotion, after a
+          // conntrackd restart) and times its arrival. conntrackd's own StartupResync would
+          // request a second full bulk (measured: a restarted backup received 100,000 state
+          // messages for a 50,000-entry table) that arrives before carpd's request, so
+          // lastResync saw no change and reported 0 ms.
+          startupResync: false,
           ...(opts.stateSync ? { stateSync: opts.stateSync } : {}),
           ...(opts.conntrackMax === undefined ? {} : { conntrackMax: opts.conntrackMax }),
         })

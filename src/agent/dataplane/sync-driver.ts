@@ -10,7 +10,11 @@
  *     ~120,000 entries/s, so 10,000 states hold the takeover ~85 ms. While
  *     it runs carpd's event loop is free (the commit is a child process):
  *     other VIPs' adverts and `carpd status` go on; only the VIPs being
- *     taken over wait, and they all share the one commit.
+ *     taken over wait, and they all share the one commit. (conntrackd runs
+ *     at real-time priority, so on 2 cores carpd still slows down: status
+ *     answered in up to 40-160 ms during a 50,000-state commit.) The rest
+ *     of the promotion (-f -R -B) waits `announceGraceMs` more, so that it
+ *     does not delay the announcement either.
  *   - Preemption waits for the table. Whenever the node is not master
  *     (start, demotion, links back), it asks the peer for a full resync
  *     (`-n`) and holds a demotion in the election ("holdoff") until the
@@ -60,6 +64,14 @@ export interface SyncDriverOptions {
   holdoff?: Holdoff;
   /** Longest a takeover waits for the commit. Default 2000 ms (~200,000 states); then it goes ahead, warned. */
   commitBudgetMs?: number;
+  /**
+   * After the commit, time left to the takeover (VIPs up, first adverts)
+   * before -f -R -B run. Default 150 ms. Measured (state-sync bench, 50,000
+   * states, 2 cores): -R alone keeps conntrackd busy ~230 ms at real-time
+   * priority; run at once, the steps delayed the first advert by up to
+   * 200 ms after the commit (median ~25 ms); after 150 ms, by 7-19 ms.
+   */
+  announceGraceMs?: number;
   /** When a requested resync counts as arrived (resync.ts), and how often to look. Default poll 50 ms. */
   resync?: ResyncWatchOptions & { pollMs?: number };
   /** `conntrackd -s` for status and peer liveness. Default every 1000 ms; 0: only on demand. */
@@ -225,6 +237,9 @@ export class SyncDriver {
       this.#release();
       const { after } = splitAtAnnounce(transitionSteps('master'));
       this.#commit = this.#runCommit(at, record).finally(() => (this.#commit = undefined));
+      // The takeover itself goes first: -f -R -B keep conntrackd (real-time priority) busy too.
+      const grace = this.#o.announceGraceMs ?? 150;
+      if (grace > 0) void this.#serial.push(() => new Promise<void>((r) => setTimeout(r, grace)));
       for (const step of after) void this.#serial.push(() => this.#step(step, record));
       return;
     }
