@@ -52,6 +52,8 @@ test('lab run: settle and power-off pass, with the report fields CI reads', { ti
   assert.equal(powerOff.masterAfter, 'fw2');
   for (const key of ['pingSent', 'pingLost', 'outageMs', 'takeoverMs']) assert.equal(typeof powerOff[key], 'number', key);
   assert.ok(powerOff.pingSent > powerOff.pingLost, 'the client got replies through the VIP');
+  assert.deepEqual([powerOff.sessionsTotal, powerOff.sessionsLost], [50, 0], 'TCP sessions through NAT survive the power-off');
+  assert.equal(powerOff.figures.preemptSessionsLost, 0, 'and the preemption');
   assert.equal(typeof report.bootToReadySec.fw1, 'number');
   await assertNothingLeft();
 });

@@ -113,7 +113,8 @@ async function probe(o: { target: string; conns: number; interval: number; durat
       while (pending.length >= 16) {
         pending = pending.subarray(16);
         const now = Date.now();
-        s.maxStallMs = Math.max(s.maxStallMs, now - s.lastEcho);
+        // Between two echoes only: before the first, the wait is the probe opening its other sessions.
+        if (s.echoed > 0) s.maxStallMs = Math.max(s.maxStallMs, now - s.lastEcho);
         s.lastEcho = now;
         s.echoed++;
       }
