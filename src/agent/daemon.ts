@@ -143,7 +143,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     () => buildSummary({ node: opts.node, role: role(), revision: active.revision, carp: carp.status(), sync: sync.status(), dataplane: dataplane.status() }),
     (err) => opts.log.warn('status.json not written', { reason: err instanceof Error ? err.message : String(err) }),
   );
-  carp.on('transition', () => void summary.update());
+  carp.on('transition', () => void summary?.update());
+  carp.on('held', () => void summary?.update());
   summary.start();
 
   const server = await serveControl(controlSocket(opts.runDir), async (req) => {

@@ -24,7 +24,8 @@ export interface StatusSummary {
   /** Active config revision. */
   revision: number;
   election: { running: boolean; enabled: boolean; maintenance: boolean; demotion: number; demotionReasons: Record<string, number> };
-  vips: Array<{ name: string; state: string; lastTransition: { from: string; to: string; reason: string; at: string } | null }>;
+  /** holding: the VIP is on this node (a MASTER holds it once the takeover hooks and `ip` are done). */
+  vips: Array<{ name: string; state: string; holding: boolean; lastTransition: { from: string; to: string; reason: string; at: string } | null }>;
   stateSync:
     | { enabled: true; role: string; peerReachable: boolean | null; internal: number | null; external: number | null; holdoff: boolean }
     | { enabled: false };
@@ -60,7 +61,7 @@ export function buildSummary(i: SummaryInputs): StatusSummary {
       demotion: i.carp.demotion.counter,
       demotionReasons: i.carp.demotion.reasons,
     },
-    vips: i.carp.vips.map((v) => ({ name: v.name, state: v.state, lastTransition: v.lastTransition })),
+    vips: i.carp.vips.map((v) => ({ name: v.name, state: v.state, holding: v.holding, lastTransition: v.lastTransition })),
     stateSync: ss.enabled
       ? { enabled: true, role: ss.role, peerReachable: ss.peer?.reachable ?? null, internal: ss.cache.internal, external: ss.cache.external, holdoff: ss.holdoff.active }
       : { enabled: false },

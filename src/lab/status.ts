@@ -47,9 +47,14 @@ export async function carpdSummary(lab: Lab, node: string, timeoutMs = 15_000): 
   return JSON.parse(r.stdout.trim().split('\n')[0]!) as StatusSummary;
 }
 
+/**
+ * Each VIP's state on `node`. A MASTER still taking over (its before-master
+ * hooks, e.g. the conntrack commit, and the VIP not yet in place) reads
+ * TAKING-OVER: scenarios count a node as master once it answers for the VIP.
+ */
 export async function vipStates(lab: Lab, node: string): Promise<Record<string, string>> {
   const s = await carpdSummary(lab, node);
-  return Object.fromEntries(s.vips.map((v) => [v.name, v.state]));
+  return Object.fromEntries(s.vips.map((v) => [v.name, v.state === 'MASTER' && v.holding === false ? 'TAKING-OVER' : v.state]));
 }
 
 export async function labStatus(lab: Lab): Promise<LabStatus> {

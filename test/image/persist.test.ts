@@ -29,7 +29,12 @@ test('config applied by the agent survives a reboot; a bad one is rejected and c
   // Change the WAN VIP's advskew on the appliance itself and apply it through carpd.
   await m.succeed(`sed '/^\\[vip "wan"\\]/,/^\\[/ s/^advskew = 0/advskew = 7/' /etc/carpenter/site.ini > /tmp/new.ini`);
   assert.match(await m.succeed('grep -c "advskew = 7" /tmp/new.ini'), /^1/);
-  assert.match(await m.succeed('carpd config apply /tmp/new.ini'), /config applied: revision 2/);
+  // fw1 boots alone here: the config is applied locally and the push to fw2 fails, which the CLI
+  // reports and signals with its exit code.
+  const applied = await m.exec('carpd config apply /tmp/new.ini');
+  assert.match(applied.stdout, /config applied: revision 2/);
+  assert.match(applied.stdout, /fw2: NOT SYNCED: .*unreachable/);
+  assert.equal(applied.exitCode, 1);
 
   // A broken file is refused with file:line and key, and revision 2 stays active.
   await m.succeed(`sed 's/^vhid = 49/vhid = 300/' /tmp/new.ini > /tmp/bad.ini`);

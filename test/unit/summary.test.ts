@@ -14,7 +14,7 @@ function inputs(state: string, reachable: boolean | null): SummaryInputs {
     enabled: true,
     maintenance: false,
     demotion: { counter: 0, reasons: {} },
-    vips: [{ name: 'lan', state, lastTransition: { from: 'BACKUP', to: state, reason: 'timeout', at: '2026-11-25T00:00:00.000Z' } }],
+    vips: [{ name: 'lan', state, holding: state === 'MASTER', lastTransition: { from: 'BACKUP', to: state, reason: 'timeout', at: '2026-11-25T00:00:00.000Z' } }],
   } as unknown as CarpStatusView;
   const sync = {
     enabled: true,
@@ -30,7 +30,7 @@ function inputs(state: string, reachable: boolean | null): SummaryInputs {
 
 test('summary: VIP states, state-sync peer and config-sync peers from the status views', () => {
   const s = buildSummary(inputs('MASTER', false));
-  assert.deepEqual(s.vips.map((v) => [v.name, v.state]), [['lan', 'MASTER']]);
+  assert.deepEqual(s.vips.map((v) => [v.name, v.state, v.holding]), [['lan', 'MASTER', true]]);
   assert.deepEqual(s.stateSync, { enabled: true, role: 'master', peerReachable: false, internal: 5, external: 2, holdoff: false });
   assert.deepEqual(s.configSync.peers, [{ name: 'fw2', lastSync: '2026-11-25T00:00:01.000Z', lastError: null, peerRevision: 3 }]);
   assert.equal(s.revision, 3);

@@ -186,6 +186,8 @@ function withTimeout(p: Promise<void>, ms: number): Promise<'done' | 'timeout'> 
 
 export declare interface CarpService {
   on(event: 'transition', listener: (ev: TransitionEvent) => void): this;
+  /** A MASTER's VIP is in place (after the before-master hooks and the takeover). */
+  on(event: 'held', listener: (vip: string) => void): this;
   off(event: 'transition', listener: (ev: TransitionEvent) => void): this;
 }
 
@@ -497,6 +499,8 @@ export class CarpService extends EventEmitter {
     }
     if (superseded()) return;
     await this.#holder.acquire(v);
+    // The VIP is in place now (a transition to MASTER precedes this by the hooks' time).
+    this.emit('held', v.name);
   }
 
   #idle(rts: readonly Runtime[], timeoutMs: number): Promise<unknown> {
