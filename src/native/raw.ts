@@ -340,6 +340,11 @@ export class RawSocket extends EventEmitter {
     this.emit('close');
   }
 
+  /** Read every datagram already queued on the socket now, without waiting for the poll (see AdvertSockets.drain). */
+  drain(): void {
+    if (this.fdValue >= 0 && this.handle) this.onReadable(null);
+  }
+
   private onReadable(err: Error | null): void {
     if (err) {
       this.emit('error', err);

@@ -48,6 +48,8 @@ class Rig {
   linkLocal: string | undefined = 'fe80::2';
   gate: Promise<void> | null = null;
   deliver!: (iface: string, p: IncomingPacket) => void;
+  /** Adverts "in the socket", handed over by transport.drain() (what the kernel queue holds while the loop is busy). */
+  pending: Array<() => void> = [];
   readonly holder: VipHolder;
   readonly carp: CarpService;
 
@@ -82,6 +84,7 @@ class Rig {
             return true;
           },
           countUnknownVhid: () => { this.unknown++; },
+          drain: () => { for (const p of this.pending.splice(0)) p(); },
           retain: () => undefined,
           stats: () => [],
           close: () => undefined,
@@ -107,6 +110,29 @@ class Rig {
 }
 
 describe('carp service (fake I/O)', () => {
+  it('a timer that fires late reads the adverts queued meanwhile first: a blocked event loop is not a dead master', async (t) => {
+    const r = new Rig();
+    await r.carp.start(site());
+    t.after(() => r.carp.stop());
+    // fw2 is the better master here (same priority, higher address wins in VRRPv3).
+    const feed = setInterval(() => { r.peerAdvert('LAN', 254); r.peerAdvert('WAN', 254); }, 5);
+    t.after(() => clearInterval(feed));
+    await sleep(100);
+    assert.equal(r.state('lan'), 'BACKUP');
+    clearInterval(feed);
+    // The loop is blocked for 120 ms (ten master-down times at 10 ms); the master's
+    // adverts keep arriving and wait in the socket.
+    r.pending.push(() => r.peerAdvert('LAN', 254), () => r.peerAdvert('WAN', 254));
+    const end = performance.now() + 120;
+    while (performance.now() < end) { /* busy */ }
+    await sleep(1);
+    assert.equal(r.state('lan'), 'BACKUP', r.logs.join('\n'));
+    assert.equal(r.state('wan'), 'BACKUP');
+    assert.doesNotMatch(r.logs.join('\n'), /to=MASTER/);
+    // Nothing more from fw2: now it is a real master-down.
+    await until(() => r.state('lan') === 'MASTER', 'lan MASTER once fw2 is silent');
+  });
+
   it('alone on the segment: both VIPs become MASTER, each VIP taken before its first advert', async () => {
     const r = new Rig();
     await r.carp.start(site());

@@ -75,7 +75,8 @@ export interface VipHolder {
 }
 
 /** The advert sockets as the service uses them (AdvertSockets; a fake in unit tests). */
-export type AdvertTransport = Pick<AdvertSockets, 'ensure' | 'reopen' | 'send' | 'countUnknownVhid' | 'retain' | 'stats' | 'close'>;
+export type AdvertTransport = Pick<AdvertSockets, 'ensure' | 'reopen' | 'send' | 'countUnknownVhid' | 'retain' | 'stats' | 'close'> &
+  Partial<Pick<AdvertSockets, 'drain'>>;
 
 export interface CarpServiceOptions {
   node: string;
@@ -527,6 +528,8 @@ export class CarpService extends EventEmitter {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       try {
+        // Adverts that arrived while the loop was busy count before any timeout does.
+        this.#transport.drain?.();
         this.#apply(this.node.tick(this.#now()));
       } catch (e) {
         this.#internalError('timer', e);

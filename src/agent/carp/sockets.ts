@@ -102,6 +102,19 @@ export class AdvertSockets {
     }
   }
 
+  /**
+   * Hand every advert already queued on the sockets to the packet handler now.
+   * Called before a timeout is acted on: after the event loop was blocked
+   * (a child process forked, a TLS handshake, GC on a slow box) libuv runs due
+   * timers before it polls the sockets, so the master's adverts that arrived
+   * meanwhile would otherwise be read only after a false "master down".
+   */
+  drain(): void {
+    for (const e of this.#entries.values()) {
+      if (e.sock && !e.sock.closed) e.sock.drain();
+    }
+  }
+
   countUnknownVhid(iface: string, family: Family): void {
     const e = this.#entries.get(socketKey(iface, family));
     if (e) e.stats.unknownVhid++;
