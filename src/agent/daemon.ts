@@ -79,8 +79,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     opts.log.error('election not started', { reason: msg });
   }
 
-  // <run-dir>/status.json, made once config sync runs (it is part of the summary).
-  let summary: SummaryWriter | undefined;
+  // <run-dir>/status.json; it reads config sync's status, so it is written only once that runs (start() below).
+  const summary = new SummaryWriter(
+    opts.runDir,
+    () => buildSummary({ node: opts.node, role: role(), revision: active.revision, carp: carp.status(), sync: sync.status(), dataplane: dataplane.status() }),
+    (err) => opts.log.warn('status.json not written', { reason: err instanceof Error ? err.message : String(err) }),
+  );
 
   // Config sync owns every config change from here on (local apply, pushes
   // received, rollback): it switches the dataplane (firewall, conntrackd.conf)
@@ -108,7 +112,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     ],
     onActivated: (next) => {
       active = { site: next.site, text: next.text, revision: next.revision, source: next.source ?? store.sitePath };
-      void summary?.update();
+      void summary.update();
     },
   });
   await sync.start();
@@ -137,14 +141,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     };
   };
 
-  // The cheap status for pollers (summary.ts): on every transition, else checked each second.
-  summary = new SummaryWriter(
-    opts.runDir,
-    () => buildSummary({ node: opts.node, role: role(), revision: active.revision, carp: carp.status(), sync: sync.status(), dataplane: dataplane.status() }),
-    (err) => opts.log.warn('status.json not written', { reason: err instanceof Error ? err.message : String(err) }),
-  );
-  carp.on('transition', () => void summary?.update());
-  carp.on('held', () => void summary?.update());
+  // The cheap status for pollers (summary.ts): on every transition, a VIP in
+  // place or a new config, else checked each second.
+  carp.on('transition', () => void summary.update());
+  carp.on('held', () => void summary.update());
   summary.start();
 
   const server = await serveControl(controlSocket(opts.runDir), async (req) => {

@@ -41,7 +41,7 @@ for (const node of lab.topo.nodes) {
 await lab.down();
 
 const t0 = performance.now();
-let reports: ScenarioReport[] = [];
+const reports: ScenarioReport[] = [];
 let upMs = 0;
 let settledMs: number | undefined;
 let accel: string | undefined;
@@ -71,7 +71,6 @@ const report = {
   nodes,
   scenarios: reports.map((r) => ({ scenario: r.scenario, passed: r.passed, pingLost: r.pingLost, outageMs: r.outageMs, takeoverMs: r.takeoverMs, sessionsTotal: r.sessionsTotal, sessionsLost: r.sessionsLost, figures: r.figures })),
 };
-reports = [];
 
 if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
 else {

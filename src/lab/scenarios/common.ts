@@ -62,6 +62,22 @@ export interface SessionsProbe {
   result(): Promise<SessionsReport | { error: string }>;
 }
 
+/** Resolves true once `proc`'s output (stdout and stderr) matches `re`; false when it exits or `timeoutMs` passes first. */
+function outputMatches(proc: ResultPromise, re: RegExp, timeoutMs: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    let seen = '';
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    proc.all?.on('data', (d: Buffer) => {
+      seen = (seen + d.toString()).slice(-4096);
+      if (re.test(seen)) {
+        clearTimeout(t);
+        resolve(true);
+      }
+    });
+    void proc.then(() => resolve(false), () => resolve(false));
+  });
+}
+
 export class ScenarioRun {
   readonly checks: Check[] = [];
   readonly report: Partial<ScenarioReport> & { figures: Record<string, number | string> } = { figures: {} };
@@ -178,19 +194,7 @@ export class ScenarioRun {
   async startSessionsServer(): Promise<() => void> {
     const proc = this.lab.hostSpawn('upstream', [process.execPath, SESSIONS_TOOL, 'serve', '--listen', `0.0.0.0:${SESSIONS_PORT}`]);
     const stop = () => void proc.kill('SIGKILL');
-    const listening = await new Promise<boolean>((resolve) => {
-      let seen = '';
-      const t = setTimeout(() => resolve(false), 15_000);
-      proc.all?.on('data', (d: Buffer) => {
-        seen += d.toString();
-        if (seen.includes('serving on')) {
-          clearTimeout(t);
-          resolve(true);
-        }
-      });
-      void proc.then(() => resolve(false), () => resolve(false));
-    });
-    if (!listening) {
+    if (!(await outputMatches(proc, /serving on/, 15_000))) {
       stop();
       throw new Error('the sessions server on the upstream host did not start');
     }
@@ -208,19 +212,7 @@ export class ScenarioRun {
       '--conns', String(o.conns), '--interval', '100', '--duration', String(o.seconds),
       '--bulk-mb', String(o.bulkMb), '--bulk-mbps', String(o.bulkMbps), '--json',
     ]);
-    let seen = '';
-    const up = new RegExp(`sessions: ${o.conns}/${o.conns} alive, bulk [1-9]`);
-    const established = new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 30_000);
-      proc.all?.on('data', (d: Buffer) => {
-        seen = (seen + d.toString()).slice(-4096);
-        if (up.test(seen)) {
-          clearTimeout(t);
-          resolve(true);
-        }
-      });
-      void proc.then(() => resolve(false), () => resolve(false));
-    });
+    const established = outputMatches(proc, new RegExp(`sessions: ${o.conns}/${o.conns} alive, bulk [1-9]`), 30_000);
     return {
       established: () => established,
       stop: () => void proc.kill('SIGTERM'),
@@ -233,7 +225,7 @@ export class ScenarioRun {
     };
   }
 
-  /** After a lost session: both nodes' conntrack entries for the sessions port and conntrackd's caches, into the lab dir. */
+  /** Both nodes' conntrack entries for the sessions port and conntrackd's caches, into the lab dir. */
   async saveConntrack(what: string): Promise<void> {
     const parts: string[] = [];
     for (const node of this.lab.topo.nodes) {
@@ -248,18 +240,24 @@ export class ScenarioRun {
     this.log(`  conntrack state saved in ${file}`);
   }
 
-  /** Records (once: the first measurement) and checks a probe's report. */
-  checkSessions(what: string, r: SessionsReport | { error: string }): void {
+  /**
+   * Records (once: the first measurement) and checks a probe's report; after
+   * a lost session or an incomplete download, keeps both nodes' conntrack
+   * state for a look (saveConntrack).
+   */
+  async checkSessions(what: string, r: SessionsReport | { error: string }): Promise<void> {
     if ('error' in r) {
       this.check(`${what}: sessions measured`, false, r.error);
-      return;
+    } else {
+      if (this.report.sessionsTotal === undefined) {
+        this.report.sessionsTotal = r.sessionsTotal;
+        this.report.sessionsLost = r.sessionsLost;
+      }
+      const kept = this.check(`${what}: no TCP session lost`, r.sessionsLost === 0, `${r.sessionsLost} of ${r.sessionsTotal} lost ${JSON.stringify(r.lostReasons)}, longest stall ${r.maxStallMs} ms`);
+      const complete = this.check(`${what}: the download completes with the right checksum`, r.bulk.complete, `${r.bulk.received}/${r.bulk.bytes} bytes${r.bulk.error ? `, ${r.bulk.error}` : ''}`);
+      if (kept && complete) return;
     }
-    if (this.report.sessionsTotal === undefined) {
-      this.report.sessionsTotal = r.sessionsTotal;
-      this.report.sessionsLost = r.sessionsLost;
-    }
-    this.check(`${what}: no TCP session lost`, r.sessionsLost === 0, `${r.sessionsLost} of ${r.sessionsTotal} lost ${JSON.stringify(r.lostReasons)}, longest stall ${r.maxStallMs} ms`);
-    this.check(`${what}: the download completes with the right checksum`, r.bulk.complete, `${r.bulk.received}/${r.bulk.bytes} bytes${r.bulk.error ? `, ${r.bulk.error}` : ''}`);
+    await this.saveConntrack(what);
   }
 
   recordPing(p: PingResult): void {

@@ -29,7 +29,9 @@ export const configSync = {
     s.check('carpd config apply on the primary succeeds', apply.exitCode === 0, apply.stdout.trim().split('\n').at(-1));
     if (apply.exitCode !== 0) return;
 
-    const loaded = await s.waitUntil(async () => ((await fw2.exec(`nft list ruleset | grep -c '${marker}'`)).exitCode === 0 ? true : undefined), 30_000, 100);
+    // grep's exit code on a node's loaded ruleset: 0 the marker is there, 1 it is not.
+    const findRule = async (vm: typeof fw1) => (await vm.exec(`nft list ruleset | grep -c '${marker}'`)).exitCode;
+    const loaded = await s.waitUntil(async () => ((await findRule(fw2)) === 0 ? true : undefined), 30_000, 100);
     // Measured from the apply command: includes its own run on the primary (a Node start under TCG).
     s.report.figures.applyToActiveOnSecondaryMs = loaded ? Math.round(loaded.ms + appliedMs) : 'never';
     s.report.figures.applyCommandMs = Math.round(appliedMs);
@@ -52,10 +54,9 @@ export const configSync = {
 
     const rollback = await fw1.exec(`carpd config rollback ${before.revision}`, 60_000);
     s.check('carpd config rollback on the primary succeeds', rollback.exitCode === 0, rollback.stdout.trim().split('\n').at(-1));
-    const gone = await s.waitUntil(async () => ((await fw2.exec(`nft list ruleset | grep -c '${marker}'`)).exitCode === 1 ? true : undefined), 30_000, 200);
+    const gone = await s.waitUntil(async () => ((await findRule(fw2)) === 1 ? true : undefined), 30_000, 200);
     s.check(`the rollback reached ${s.secondary}: the rule is gone from its nftables`, gone !== undefined);
-    const stillOnPrimary = (await fw1.exec(`nft list ruleset | grep -c '${marker}'`)).exitCode === 0;
-    s.check(`the rule is gone from ${s.primary} too`, !stillOnPrimary);
+    s.check(`the rule is gone from ${s.primary} too`, (await findRule(fw1)) !== 0);
     s.recordNodes(await s.states());
   },
 };

@@ -39,9 +39,7 @@ async function run(s: ScenarioRun, boundMs: number, target: string): Promise<voi
   s.check(`client traffic to ${target} resumed`, p.received > 0 && p.outageMs < 60_000, `${p.lost} of ${p.sent} lost, outage ${p.outageMs} ms`);
   s.check(`outage within the protocol bound (${boundMs} ms incl. 1 s slack)`, p.outageMs <= boundMs + 1000, `${p.outageMs} ms`);
 
-  const r1 = await probe.result();
-  s.checkSessions('power-off', r1);
-  if ('error' in r1 || r1.sessionsLost > 0 || !r1.bulk.complete) await s.saveConntrack('power-off');
+  await s.checkSessions('power-off', await probe.result());
 
   // Power back: the primary boots, comes up as BACKUP, learns the table, then
   // preempts. The sessions run on the secondary from before the power-on, as
@@ -60,7 +58,6 @@ async function run(s: ScenarioRun, boundMs: number, target: string): Promise<voi
   s.check(`${s.primary} preempts and is master again`, back !== undefined);
   const r2 = await probe2.result();
   if (!('error' in r2)) s.report.figures.preemptSessionsLost = r2.sessionsLost;
-  s.checkSessions('preemption', r2);
-  if ('error' in r2 || r2.sessionsLost > 0 || !r2.bulk.complete) await s.saveConntrack('preemption');
+  await s.checkSessions('preemption', r2);
   s.recordNodes(back?.states ?? (await s.states()));
 }
